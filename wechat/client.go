@@ -1,0 +1,124 @@
+package wechat
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Default endpoints and limits; see Config.
+const (
+	DefaultOAuthURL         = "https://open.weixin.qq.com"
+	DefaultAPIURL           = "https://api.weixin.qq.com"
+	DefaultTimeout          = 5 * time.Second
+	DefaultUserInfoAttempts = 3
+	DefaultBackoff          = 100 * time.Millisecond
+)
+
+// Config configures a Client. Zero values take the documented defaults, so
+// production needs only AppID and Secret; dev mode and tests point OAuthURL
+// and APIURL at the simulator.
+type Config struct {
+	AppID, Secret string
+	// OAuthURL is the base of the authorize page, e.g.
+	// "https://open.weixin.qq.com" or "http://localhost:8080/_sim".
+	OAuthURL string
+	// APIURL is the base of the /sns/... API, e.g. "https://api.weixin.qq.com".
+	APIURL string
+	// HTTPClient nil means a client with a tuned transport that does not
+	// follow redirects (the API never redirects; a redirect is a failure).
+	HTTPClient *http.Client
+	// Timeout bounds each HTTP attempt; default 5s.
+	Timeout time.Duration
+	// UserInfoAttempts is the total number of userinfo attempts on temporary
+	// failures (-1, non-200, timeout, bad JSON); default 3.
+	UserInfoAttempts int
+	// Backoff is the base of the jittered exponential backoff between
+	// userinfo attempts; default 100ms.
+	Backoff time.Duration
+	// Observe, if set, is called after every HTTP attempt with the endpoint
+	// ("access_token", "refresh_token", "auth", "userinfo", "jscode2session"),
+	// the errcode (0 ok, ErrCodeUnavailable (-2) for transport, HTTP or JSON
+	// failures) and the attempt's duration. It must be cheap and safe for
+	// concurrent use.
+	Observe func(endpoint string, errcode int, d time.Duration)
+}
+
+// Client talks to WeChat. It is safe for concurrent use and holds no
+// per-user state.
+type Client struct {
+	cfg Config
+	hc  *http.Client
+}
+
+// New returns a Client for cfg, filling in defaults.
+func New(cfg Config) *Client {
+	if cfg.OAuthURL == "" {
+		cfg.OAuthURL = DefaultOAuthURL
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	cfg.OAuthURL = strings.TrimRight(cfg.OAuthURL, "/")
+	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.UserInfoAttempts <= 0 {
+		cfg.UserInfoAttempts = DefaultUserInfoAttempts
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = DefaultBackoff
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = defaultHTTPClient()
+	}
+	return &Client{cfg: cfg, hc: hc}
+}
+
+// defaultHTTPClient keeps connections to the few WeChat hosts warm and never
+// follows redirects. It sets no overall Timeout: each attempt carries its
+// own deadline through the request context.
+func defaultHTTPClient() *http.Client {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          64,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{
+		Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// AppID returns the configured appid.
+func (c *Client) AppID() string { return c.cfg.AppID }
+
+// AuthorizeURL returns the link that starts an authorization in the user's
+// WeChat. WeChat matches the link strictly, so the parameters come in exactly
+// the documented order (appid, redirect_uri, response_type, scope, state)
+// followed by "#wechat_redirect"; nothing else is ever added.
+func (c *Client) AuthorizeURL(redirectURI, scope, state string) string {
+	var b strings.Builder
+	b.WriteString(c.cfg.OAuthURL)
+	b.WriteString("/connect/oauth2/authorize?appid=")
+	b.WriteString(url.QueryEscape(c.cfg.AppID))
+	b.WriteString("&redirect_uri=")
+	b.WriteString(url.QueryEscape(redirectURI))
+	b.WriteString("&response_type=code&scope=")
+	b.WriteString(url.QueryEscape(scope))
+	b.WriteString("&state=")
+	b.WriteString(url.QueryEscape(state))
+	b.WriteString("#wechat_redirect")
+	return b.String()
+}

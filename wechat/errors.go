@@ -1,0 +1,142 @@
+package wechat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// WeChat errcodes wxlogin branches on (wechat-api.md §5).
+const (
+	ErrCodeSystemBusy          = -1
+	ErrCodeInvalidCredential   = 40001 // /sns/auth and /sns/userinfo with an unknown access_token
+	ErrCodeInvalidOpenID       = 40003
+	ErrCodeInvalidAppID        = 40013
+	ErrCodeInvalidCode         = 40029
+	ErrCodeInvalidRefreshToken = 40030
+	ErrCodeInvalidSecret       = 40125
+	ErrCodeCodeUsed            = 40163
+	ErrCodeAccessTokenExpired  = 42001
+	ErrCodeRefreshTokenExpired = 42002
+	ErrCodeCodeExpired         = 42003
+	ErrCodeAPIUnauthorized     = 48001
+
+	// ErrCodeUnavailable is not a WeChat errcode: it is the value Config.Observe
+	// receives when an attempt produced no WeChat answer at all (network error,
+	// timeout, HTTP status other than 200, undecodable body).
+	ErrCodeUnavailable = -2
+)
+
+// APIError is WeChat's {"errcode":N,"errmsg":"..."}. Callers branch on Code
+// via errors.As, never on Msg: the errmsg carries a per-request rid suffix.
+type APIError struct {
+	Endpoint string // "access_token", "refresh_token", "auth", "userinfo", "jscode2session"
+	Code     int
+	Msg      string // WeChat's errmsg, with the secret, code and tokens scrubbed out
+}
+
+func (e *APIError) Error() string {
+	if e.Msg == "" {
+		return fmt.Sprintf("wechat %s: errcode %d", e.Endpoint, e.Code)
+	}
+	return fmt.Sprintf("wechat %s: errcode %d: %s", e.Endpoint, e.Code, e.Msg)
+}
+
+// UnavailableError means WeChat gave no usable answer: an HTTP status other
+// than 200, a network error, a timeout, or a body that is not the expected
+// JSON. For the code exchange this means the outcome is unknown (the code
+// may or may not have been consumed).
+type UnavailableError struct {
+	Endpoint string
+	Status   int  // HTTP status if a response arrived, else 0
+	Timeout  bool // the attempt ran out of time
+	// Err is the underlying cause, for errors.Is (context.DeadlineExceeded,
+	// net errors). Its text has the secret, code and tokens scrubbed, and the
+	// request URL is never part of it.
+	Err error
+}
+
+func (e *UnavailableError) Error() string {
+	return "wechat " + e.Endpoint + ": " + e.kind()
+}
+
+// kind names the failure without any detail that could carry a credential.
+func (e *UnavailableError) kind() string {
+	switch {
+	case e.Timeout:
+		return "timeout"
+	case e.Status != 0 && e.Status != 200:
+		return "http status " + strconv.Itoa(e.Status)
+	case errors.Is(e.Err, errBadJSON):
+		return "bad json"
+	case errors.Is(e.Err, errBodyTooLarge):
+		return "response too large"
+	case errors.Is(e.Err, context.Canceled):
+		return "canceled"
+	default:
+		return "network error"
+	}
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+var (
+	errBadJSON      = errors.New("bad json")
+	errBodyTooLarge = errors.New("response too large")
+)
+
+// ErrCode returns the errcode of the *APIError in err's chain, if any.
+func ErrCode(err error) (int, bool) {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Code, true
+	}
+	return 0, false
+}
+
+// IsCodeRejected reports whether WeChat refused the code itself (wrong or
+// from another appid, already used, expired): the login can only go on by
+// starting a new authorization.
+func IsCodeRejected(err error) bool {
+	code, ok := ErrCode(err)
+	return ok && (code == ErrCodeInvalidCode || code == ErrCodeCodeUsed || code == ErrCodeCodeExpired)
+}
+
+// IsTemporary reports whether trying again later may succeed: WeChat said it
+// is busy (-1) or gave no usable answer. For ExchangeCode, "again" means a
+// new authorization, never re-sending the same code.
+func IsTemporary(err error) bool {
+	if code, ok := ErrCode(err); ok {
+		return code == ErrCodeSystemBusy
+	}
+	var ue *UnavailableError
+	return errors.As(err, &ue)
+}
+
+// descriptions are short Chinese meanings for admin pages and audit logs.
+var descriptions = map[int]string{
+	0:                          "成功",
+	ErrCodeUnavailable:         "微信接口不可用（网络、超时、HTTP 状态或响应格式错误）",
+	ErrCodeSystemBusy:          "微信系统繁忙，请稍后重试",
+	ErrCodeInvalidCredential:   "access_token 无效",
+	ErrCodeInvalidOpenID:       "openid 无效",
+	ErrCodeInvalidAppID:        "appid 无效",
+	ErrCodeInvalidCode:         "code 无效（错误、过期或属于其他 appid）",
+	ErrCodeInvalidRefreshToken: "refresh_token 无效",
+	ErrCodeInvalidSecret:       "appsecret 无效",
+	ErrCodeCodeUsed:            "code 已被使用",
+	ErrCodeAccessTokenExpired:  "access_token 已过期",
+	ErrCodeRefreshTokenExpired: "refresh_token 已过期",
+	ErrCodeCodeExpired:         "code 已过期",
+	ErrCodeAPIUnauthorized:     "接口未授权（如用 snsapi_base 的令牌获取用户信息）",
+}
+
+// Describe returns a short Chinese meaning of an errcode for admin pages;
+// unknown codes are named as such rather than guessed.
+func Describe(code int) string {
+	if d, ok := descriptions[code]; ok {
+		return d
+	}
+	return "未知错误码 " + strconv.Itoa(code)
+}

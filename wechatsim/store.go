@@ -1,0 +1,161 @@
+package wechatsim
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"time"
+)
+
+const (
+	scopeBase     = "snsapi_base"
+	scopeUserInfo = "snsapi_userinfo"
+)
+
+// maxEntries bounds each in-memory table so a long-running simulator cannot
+// grow without limit; past it, expired entries are dropped.
+const maxEntries = 10000
+
+// codeRec is one authorization code. The code stays in the table after use
+// so a second exchange can answer 40163 rather than 40029.
+type codeRec struct {
+	userKey, scope string
+	issued         time.Time
+	used           bool
+	exchanges      int // calls to /sns/oauth2/access_token with this code
+}
+
+type accessRec struct {
+	userKey, openid, scope string
+	issued                 time.Time
+}
+
+type refreshRec struct {
+	userKey, scope string
+	issued         time.Time
+}
+
+// IssueCode mints a code for the user (key or openid) and scope, as if the
+// user had just authorized; tests use it to skip the browser.
+func (s *Sim) IssueCode(userKey, scope string) (string, error) {
+	u := s.findUser(userKey)
+	if u == nil {
+		return "", fmt.Errorf("wechatsim: unknown user %q", userKey)
+	}
+	if scope != scopeBase && scope != scopeUserInfo {
+		return "", fmt.Errorf("wechatsim: unknown scope %q", scope)
+	}
+	return s.issueCode(u, scope), nil
+}
+
+func (s *Sim) issueCode(u *simUser, scope string) string {
+	code := randomAlnum(32)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.o.Now()
+	if len(s.codes) >= maxEntries {
+		for c, rec := range s.codes {
+			if now.Sub(rec.issued) > time.Hour {
+				delete(s.codes, c)
+			}
+		}
+	}
+	s.codes[code] = &codeRec{userKey: u.Key, scope: scope, issued: now}
+	s.stats.CodesIssued++
+	return code
+}
+
+// countExchange records one /sns/oauth2/access_token call carrying code,
+// whatever its outcome. Caller holds s.mu.
+func (s *Sim) countExchange(code string) {
+	s.stats.Exchanges++
+	if code == "" {
+		return
+	}
+	var n int
+	if rec, ok := s.codes[code]; ok {
+		rec.exchanges++
+		n = rec.exchanges
+	} else if _, ok := s.unknown[code]; ok || len(s.unknown) < maxEntries {
+		s.unknown[code]++
+		n = s.unknown[code]
+	}
+	if n == 2 {
+		s.stats.CodesExchangedMoreThanOnce++
+	}
+}
+
+// ExchangeCount reports how many times /sns/oauth2/access_token was called
+// with code since the last Reset, successful or not (faulted calls count).
+func (s *Sim) ExchangeCount(code string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rec, ok := s.codes[code]; ok {
+		return rec.exchanges
+	}
+	return s.unknown[code]
+}
+
+// mintTokens creates an access token and a refresh token. Caller holds s.mu.
+func (s *Sim) mintTokens(u *simUser, scope string, now time.Time) (access, refresh string) {
+	s.gcTokens(now)
+	access = "90_" + randomAlnum(86)
+	refresh = "90_" + randomAlnum(86)
+	s.access[access] = &accessRec{userKey: u.Key, openid: u.OpenID, scope: scope, issued: now}
+	s.refresh[refresh] = &refreshRec{userKey: u.Key, scope: scope, issued: now}
+	return access, refresh
+}
+
+// mintAccess creates an access token only (refresh keeps its refresh
+// token). Caller holds s.mu.
+func (s *Sim) mintAccess(u *simUser, scope string, now time.Time) string {
+	s.gcTokens(now)
+	access := "90_" + randomAlnum(86)
+	s.access[access] = &accessRec{userKey: u.Key, openid: u.OpenID, scope: scope, issued: now}
+	return access
+}
+
+// gcTokens drops expired tokens once a table is full. Caller holds s.mu.
+func (s *Sim) gcTokens(now time.Time) {
+	if len(s.access) >= maxEntries {
+		for t, rec := range s.access {
+			if now.Sub(rec.issued) >= accessTokenTTL {
+				delete(s.access, t)
+			}
+		}
+	}
+	if len(s.refresh) >= maxEntries {
+		for t, rec := range s.refresh {
+			if now.Sub(rec.issued) >= refreshTokenTTL {
+				delete(s.refresh, t)
+			}
+		}
+	}
+}
+
+const alnum = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// randomAlnum returns n characters like WeChat's codes and tokens. The
+// slight modulo bias is irrelevant for a simulator.
+func randomAlnum(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alnum[int(b[i])%len(alnum)]
+	}
+	return string(b)
+}
+
+// randomKey returns a session_key-like base64 string.
+func randomKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// rid returns a request id in WeChat's errmsg style: 6543a1b2-1c2d3e4f-5a6b7c8d.
+func rid() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%x-%x-%x", b[0:4], b[4:8], b[8:12])
+}
