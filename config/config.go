@@ -1,0 +1,297 @@
+// Package config reads wxlogin's settings from the environment once, into a
+// typed struct, and refuses to start on settings that would fail later.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting wxlogin reads. The environment variable names are a
+// contract (DESIGN.md); programs outside this repository set them.
+type Config struct {
+	ListenAddr  string
+	BaseURL     *url.URL
+	DatabaseURL string // empty: SQLite file under DataDir
+	DataDir     string
+
+	WeChatAppID    string
+	WeChatSecret   string
+	WeChatOAuthURL string
+	WeChatAPIURL   string
+	WeChatScope    string
+
+	// SessionKeys sign the session cookie; the first signs, all verify (rotation).
+	SessionKeys [][]byte
+	// TokenKeys encrypt WeChat tokens at rest; the first encrypts, all decrypt.
+	TokenKeys [][]byte
+
+	// Simulator is true when no WECHAT_APPID is set: the built-in WeChat
+	// simulator is served under /_sim/ and used instead of WeChat.
+	Simulator bool
+	// SimDoubleCallback is the simulator consent page's default Android
+	// double-callback variant ("off", "A", "B").
+	SimDoubleCallback string
+
+	InstanceID     string
+	LogFormat      string // "json" or "text"
+	LogLevel       string
+	PprofAddr      string // loopback listener for net/http/pprof; empty: off
+	SessionIdle    time.Duration
+	SessionMaxAge  time.Duration
+	AdminIdle      time.Duration
+	AdminMaxAge    time.Duration
+	RetentionDays  int
+	TrustedProxies []string
+}
+
+// Production reports whether wxlogin talks to the real WeChat, where every
+// secret must be given rather than generated.
+func (c *Config) Production() bool { return !c.Simulator }
+
+// Secure reports whether cookies must carry Secure (and the __Host- prefix).
+func (c *Config) Secure() bool { return c.BaseURL.Scheme == "https" }
+
+// RedirectURI is the callback URL WeChat sends the browser back to.
+func (c *Config) RedirectURI() string {
+	return strings.TrimRight(c.BaseURL.String(), "/") + "/wechat/callback"
+}
+
+// IsPostgres reports whether DatabaseURL selects Postgres.
+func (c *Config) IsPostgres() bool { return IsPostgresURL(c.DatabaseURL) }
+
+// IsPostgresURL reports whether a DATABASE_URL names Postgres.
+func IsPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// Getenv looks up one variable; os.Getenv in production, a map in tests.
+type Getenv func(string) string
+
+// Load reads and validates the configuration. In simulator (development)
+// mode missing secrets are generated once and kept under DataDir so that
+// sessions survive a restart of `make run`.
+func Load(env Getenv) (*Config, error) {
+	get := func(name, def string) (string, error) {
+		v := env(name)
+		if f := env(name + "_FILE"); f != "" {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return "", fmt.Errorf("%s_FILE: %w", name, err)
+			}
+			v = strings.TrimSpace(string(b))
+		}
+		if v == "" {
+			v = def
+		}
+		return v, nil
+	}
+	var errs []error
+	must := func(name, def string) string {
+		v, err := get(name, def)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return v
+	}
+
+	c := &Config{
+		ListenAddr:        must("LISTEN_ADDR", ":8080"),
+		DatabaseURL:       must("DATABASE_URL", ""),
+		DataDir:           must("DATA_DIR", "data"),
+		WeChatAppID:       must("WECHAT_APPID", ""),
+		WeChatSecret:      must("WECHAT_SECRET", ""),
+		WeChatOAuthURL:    strings.TrimRight(must("WECHAT_OAUTH_URL", "https://open.weixin.qq.com"), "/"),
+		WeChatAPIURL:      strings.TrimRight(must("WECHAT_API_URL", "https://api.weixin.qq.com"), "/"),
+		WeChatScope:       must("WECHAT_SCOPE", "snsapi_userinfo"),
+		SimDoubleCallback: must("SIM_DOUBLE_CALLBACK", "A"),
+		InstanceID:        must("INSTANCE_ID", ""),
+		LogFormat:         must("LOG_FORMAT", ""),
+		LogLevel:          must("LOG_LEVEL", "info"),
+		PprofAddr:         must("PPROF_ADDR", ""),
+	}
+	c.Simulator = c.WeChatAppID == ""
+
+	base := must("BASE_URL", "http://localhost:8080")
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		errs = append(errs, fmt.Errorf("BASE_URL: want an absolute http(s) URL without query, got %q", base))
+		u = &url.URL{Scheme: "http", Host: "localhost:8080"}
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	c.BaseURL = u
+
+	if c.DatabaseURL != "" {
+		if err := validateDatabaseURL(c.DatabaseURL); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.WeChatScope != "snsapi_userinfo" && c.WeChatScope != "snsapi_base" {
+		errs = append(errs, fmt.Errorf("WECHAT_SCOPE: want snsapi_userinfo or snsapi_base, got %q", c.WeChatScope))
+	}
+	if !c.Simulator && c.WeChatSecret == "" {
+		errs = append(errs, errors.New("WECHAT_SECRET: required when WECHAT_APPID is set"))
+	}
+	switch c.SimDoubleCallback {
+	case "off", "A", "B":
+	default:
+		errs = append(errs, fmt.Errorf("SIM_DOUBLE_CALLBACK: want off, A or B, got %q", c.SimDoubleCallback))
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "text"
+		if !c.Simulator {
+			c.LogFormat = "json"
+		}
+	}
+
+	durations := []struct {
+		name string
+		def  time.Duration
+		dst  *time.Duration
+	}{
+		{"SESSION_IDLE_TIMEOUT", 7 * 24 * time.Hour, &c.SessionIdle},
+		{"SESSION_MAX_AGE", 30 * 24 * time.Hour, &c.SessionMaxAge},
+		{"ADMIN_IDLE_TIMEOUT", 30 * time.Minute, &c.AdminIdle},
+		{"ADMIN_MAX_AGE", 12 * time.Hour, &c.AdminMaxAge},
+	}
+	for _, d := range durations {
+		s := must(d.name, "")
+		*d.dst = d.def
+		if s == "" {
+			continue
+		}
+		v, err := time.ParseDuration(s)
+		if err != nil || v <= 0 {
+			errs = append(errs, fmt.Errorf("%s: want a positive duration such as 30m, got %q", d.name, s))
+			continue
+		}
+		*d.dst = v
+	}
+	c.RetentionDays = 90
+	if s := must("RETENTION_DAYS", ""); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 3650 {
+			errs = append(errs, fmt.Errorf("RETENTION_DAYS: want 1..3650, got %q", s))
+		} else {
+			c.RetentionDays = n
+		}
+	}
+	if s := must("TRUSTED_PROXIES", ""); s != "" {
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+		}
+	}
+
+	c.SessionKeys, err = keys("SESSION_KEYS", must("SESSION_KEYS", ""))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.TokenKeys, err = keys("TOKEN_KEY", must("TOKEN_KEY", ""))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	if len(c.SessionKeys) == 0 || len(c.TokenKeys) == 0 {
+		if c.Production() {
+			var missing []string
+			if len(c.SessionKeys) == 0 {
+				missing = append(missing, "SESSION_KEYS")
+			}
+			if len(c.TokenKeys) == 0 {
+				missing = append(missing, "TOKEN_KEY")
+			}
+			return nil, fmt.Errorf("%s: required in production (64 hex characters each; generate with `openssl rand -hex 32`)", strings.Join(missing, ", "))
+		}
+		if len(c.SessionKeys) == 0 {
+			k, err := devKey(c.DataDir, "session.key")
+			if err != nil {
+				return nil, fmt.Errorf("SESSION_KEYS: generating a development key: %w", err)
+			}
+			c.SessionKeys = [][]byte{k}
+		}
+		if len(c.TokenKeys) == 0 {
+			k, err := devKey(c.DataDir, "token.key")
+			if err != nil {
+				return nil, fmt.Errorf("TOKEN_KEY: generating a development key: %w", err)
+			}
+			c.TokenKeys = [][]byte{k}
+		}
+	}
+	if c.InstanceID == "" {
+		h, _ := os.Hostname()
+		c.InstanceID = fmt.Sprintf("%s-%d-%s", h, os.Getpid(), randomHex(3))
+	}
+	return c, nil
+}
+
+// keys parses a comma-separated list of 64-hex-character secrets.
+func keys(name, s string) ([][]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out [][]byte
+	for i, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		b, err := hex.DecodeString(part)
+		if err != nil || len(b) != 32 {
+			return nil, fmt.Errorf("%s: key %d is not 64 hex characters (32 bytes)", name, i+1)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func validateDatabaseURL(s string) error {
+	if !IsPostgresURL(s) {
+		if strings.HasPrefix(s, "sqlite:") || strings.HasPrefix(s, "file:") {
+			return nil
+		}
+		return errors.New("DATABASE_URL: want postgres://user:pass@host:port/db, or sqlite:PATH")
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || strings.Trim(u.Path, "/") == "" {
+		return errors.New("DATABASE_URL: malformed postgres URL (want postgres://user:pass@host:port/db)")
+	}
+	return nil
+}
+
+// devKey returns a key kept in dir/name, creating it on first use.
+func devKey(dir, name string) ([]byte, error) {
+	path := filepath.Join(dir, name)
+	if b, err := os.ReadFile(path); err == nil {
+		k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err == nil && len(k) == 32 {
+			return k, nil
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,69 @@
+// Package migrations holds the versioned SQL schema, one directory per dialect,
+// embedded in the binary so that `wxlogin migrate` and start-up need no files.
+package migrations
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+//go:embed postgres/*.sql sqlite/*.sql
+var files embed.FS
+
+// Dialect names the SQL flavour a database speaks.
+type Dialect string
+
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// Up applies every pending migration. On Postgres a session-level advisory lock
+// serialises instances that start at the same moment, so only one of them
+// migrates and the others find the schema current.
+func Up(ctx context.Context, db *sql.DB, dialect Dialect) ([]*goose.MigrationResult, error) {
+	p, err := provider(db, dialect)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return res, fmt.Errorf("migrate %s: %w", dialect, err)
+	}
+	return res, nil
+}
+
+// Version reports the schema version the database is at and the newest one embedded.
+func Version(ctx context.Context, db *sql.DB, dialect Dialect) (current, target int64, err error) {
+	p, err := provider(db, dialect)
+	if err != nil {
+		return 0, 0, err
+	}
+	return p.GetVersions(ctx)
+}
+
+func provider(db *sql.DB, dialect Dialect) (*goose.Provider, error) {
+	sub, err := fs.Sub(files, string(dialect))
+	if err != nil {
+		return nil, err
+	}
+	var opts []goose.ProviderOption
+	gd := goose.DialectSQLite3
+	if dialect == Postgres {
+		gd = goose.DialectPostgres
+		// Probe every second (not goose's default 5 s) so a second instance
+		// starting alongside the first waits about as long as the migration takes.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	return goose.NewProvider(gd, db, sub, opts...)
+}

@@ -1,0 +1,159 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Exchange statuses.
+const (
+	StatusPending = "pending"
+	StatusDone    = "done"
+	StatusFailed  = "failed"
+)
+
+// CodeExchange is one authorization code's row: the exactly-once gate (its
+// UNIQUE code_hash) and the audit trail of what happened to the code.
+type CodeExchange struct {
+	ID          int64      `gorm:"column:id;primaryKey"`
+	CodeHash    string     `gorm:"column:code_hash"`
+	StateHash   string     `gorm:"column:state_hash"`
+	BrowserHash string     `gorm:"column:browser_hash"`
+	NextPath    string     `gorm:"column:next_path"`
+	Scope       string     `gorm:"column:scope"`
+	Status      string     `gorm:"column:status"`
+	Owner       string     `gorm:"column:owner"`
+	LeaseUntil  time.Time  `gorm:"column:lease_until"`
+	Attempts    int        `gorm:"column:attempts"`
+	Takeovers   int        `gorm:"column:takeovers"`
+	Duplicates  int        `gorm:"column:duplicates"`
+	UserID      *int64     `gorm:"column:user_id"`
+	OpenID      *string    `gorm:"column:openid"`
+	ErrCode     *int       `gorm:"column:errcode"`
+	ErrorKind   *string    `gorm:"column:error_kind"`
+	CreatedAt   time.Time  `gorm:"column:created_at"`
+	UpdatedAt   time.Time  `gorm:"column:updated_at"`
+	FinishedAt  *time.Time `gorm:"column:finished_at"`
+}
+
+// TableName pins the table name.
+func (CodeExchange) TableName() string { return "code_exchanges" }
+
+// notifyChannel is the Postgres NOTIFY channel that hints other instances a
+// row reached a final status; the row stays the truth.
+const notifyChannel = "wxlogin_exchange"
+
+// ClaimExchange inserts the pending row unless a row for the same code, or a
+// live row for the same state, exists. Whoever inserts owns the exchange: the
+// database's unique indexes decide, never a read before the write.
+func (db *DB) ClaimExchange(ctx context.Context, row *CodeExchange) (bool, error) {
+	res := db.Gorm.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(row)
+	if res.Error != nil {
+		return false, res.Error
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// ExchangeByCode returns the row for a code hash, or ErrNotFound.
+func (db *DB) ExchangeByCode(ctx context.Context, codeHash string) (*CodeExchange, error) {
+	var r CodeExchange
+	if err := db.Gorm.WithContext(ctx).Where("code_hash = ?", codeHash).Take(&r).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &r, nil
+}
+
+// LiveExchangeByState returns the pending or done row for a state, or ErrNotFound.
+func (db *DB) LiveExchangeByState(ctx context.Context, stateHash string) (*CodeExchange, error) {
+	var r CodeExchange
+	err := db.Gorm.WithContext(ctx).Where("state_hash = ? AND status <> ?", stateHash, StatusFailed).Take(&r).Error
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return &r, nil
+}
+
+// CompleteExchange records a successful exchange. It only applies while the
+// caller still owns the pending row, so an owner that lost its lease cannot
+// overwrite the one that took over.
+func (db *DB) CompleteExchange(ctx context.Context, codeHash, owner string, userID int64, openid string, at time.Time) error {
+	return db.finish(ctx, codeHash, owner, map[string]any{
+		"status": StatusDone, "user_id": userID, "openid": openid, "updated_at": at.UTC(), "finished_at": at.UTC(),
+	})
+}
+
+// FailExchange records a failed exchange with WeChat's errcode (0 if none) and a kind.
+func (db *DB) FailExchange(ctx context.Context, codeHash, owner string, errcode int, kind string, at time.Time) error {
+	return db.finish(ctx, codeHash, owner, map[string]any{
+		"status": StatusFailed, "errcode": errcode, "error_kind": kind, "updated_at": at.UTC(), "finished_at": at.UTC(),
+	})
+}
+
+// ErrLostLease means the row was no longer this owner's pending row.
+var ErrLostLease = errors.New("exchange row no longer owned")
+
+func (db *DB) finish(ctx context.Context, codeHash, owner string, set map[string]any) error {
+	res := db.Gorm.WithContext(ctx).Model(&CodeExchange{}).
+		Where("code_hash = ? AND owner = ? AND status = ?", codeHash, owner, StatusPending).Updates(set)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrLostLease
+	}
+	db.notify(ctx, codeHash)
+	return nil
+}
+
+// notify wakes waiters on other instances. It is only a hint: waiters poll
+// the row too, so a lost notification costs latency, never correctness.
+func (db *DB) notify(ctx context.Context, codeHash string) {
+	if db.Dialect != "postgres" {
+		return
+	}
+	_ = db.Gorm.WithContext(ctx).Exec("SELECT pg_notify(?, ?)", notifyChannel, codeHash).Error
+}
+
+// TakeOverExchange makes owner the owner of a pending row whose lease has
+// expired. The conditional UPDATE lets exactly one of several waiters win.
+func (db *DB) TakeOverExchange(ctx context.Context, codeHash, owner string, now, leaseUntil time.Time) (bool, error) {
+	res := db.Gorm.WithContext(ctx).Model(&CodeExchange{}).
+		Where("code_hash = ? AND status = ? AND lease_until < ?", codeHash, StatusPending, now.UTC()).
+		Updates(map[string]any{
+			"owner": owner, "lease_until": leaseUntil.UTC(), "updated_at": now.UTC(),
+			"attempts": gorm.Expr("attempts + 1"), "takeovers": gorm.Expr("takeovers + 1"),
+		})
+	return res.RowsAffected == 1, res.Error
+}
+
+// AbandonExchange marks a pending row whose owner died as failed, so that a
+// second code for the same state (Android variant B) can be claimed instead.
+func (db *DB) AbandonExchange(ctx context.Context, codeHash string, now time.Time) (bool, error) {
+	res := db.Gorm.WithContext(ctx).Model(&CodeExchange{}).
+		Where("code_hash = ? AND status = ? AND lease_until < ?", codeHash, StatusPending, now.UTC()).
+		Updates(map[string]any{"status": StatusFailed, "error_kind": "abandoned", "updated_at": now.UTC(), "finished_at": now.UTC()})
+	if res.RowsAffected == 1 {
+		db.notify(ctx, codeHash)
+	}
+	return res.RowsAffected == 1, res.Error
+}
+
+// NoteDuplicate counts a duplicate callback absorbed by a row.
+func (db *DB) NoteDuplicate(ctx context.Context, codeHash string) error {
+	return db.Gorm.WithContext(ctx).Model(&CodeExchange{}).Where("code_hash = ?", codeHash).
+		UpdateColumn("duplicates", gorm.Expr("duplicates + 1")).Error
+}
+
+// CountExchanges counts rows, all or of one status.
+func (db *DB) CountExchanges(ctx context.Context, status string) (int64, error) {
+	var n int64
+	q := db.Gorm.WithContext(ctx).Model(&CodeExchange{})
+	if status != "" {
+		q = q.Where("status = ?", status)
+	}
+	return n, q.Count(&n).Error
+}

@@ -1,0 +1,90 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// Session is a server-side session row. The cookie carries a signed random id;
+// only its SHA-256 is stored, so a database leak does not leak live sessions.
+type Session struct {
+	IDHash     string    `gorm:"column:id_hash;primaryKey"`
+	Kind       string    `gorm:"column:kind"`
+	UserID     *int64    `gorm:"column:user_id"`
+	AdminID    *int64    `gorm:"column:admin_id"`
+	Data       []byte    `gorm:"column:data"`
+	IP         string    `gorm:"column:ip"`
+	UserAgent  string    `gorm:"column:user_agent"`
+	CreatedAt  time.Time `gorm:"column:created_at"`
+	LastSeenAt time.Time `gorm:"column:last_seen_at"`
+	ExpiresAt  time.Time `gorm:"column:expires_at"`
+}
+
+// TableName pins the table name.
+func (Session) TableName() string { return "sessions" }
+
+// SessionByHash loads a session of a kind, or ErrNotFound.
+func (db *DB) SessionByHash(ctx context.Context, idHash, kind string) (*Session, error) {
+	var s Session
+	if err := db.Gorm.WithContext(ctx).Where("id_hash = ? AND kind = ?", idHash, kind).Take(&s).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &s, nil
+}
+
+// InsertSession stores a new session.
+func (db *DB) InsertSession(ctx context.Context, s *Session) error {
+	return db.Gorm.WithContext(ctx).Create(s).Error
+}
+
+// UpdateSession stores a session's data and owner.
+func (db *DB) UpdateSession(ctx context.Context, s *Session) error {
+	res := db.Gorm.WithContext(ctx).Model(&Session{}).Where("id_hash = ?", s.IDHash).Updates(map[string]any{
+		"data": s.Data, "user_id": s.UserID, "admin_id": s.AdminID, "last_seen_at": s.LastSeenAt.UTC(),
+	})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// TouchSession moves last_seen_at forward (idle timeout bookkeeping).
+func (db *DB) TouchSession(ctx context.Context, idHash string, at time.Time) error {
+	return db.Gorm.WithContext(ctx).Model(&Session{}).Where("id_hash = ?", idHash).
+		UpdateColumn("last_seen_at", at.UTC()).Error
+}
+
+// DeleteSession ends one session.
+func (db *DB) DeleteSession(ctx context.Context, idHash string) error {
+	return db.Gorm.WithContext(ctx).Where("id_hash = ?", idHash).Delete(&Session{}).Error
+}
+
+// DeleteUserSessions ends every session of a user and says how many.
+func (db *DB) DeleteUserSessions(ctx context.Context, userID int64) (int64, error) {
+	res := db.Gorm.WithContext(ctx).Where("user_id = ?", userID).Delete(&Session{})
+	return res.RowsAffected, res.Error
+}
+
+// DeleteAdminSessions ends every session of an admin.
+func (db *DB) DeleteAdminSessions(ctx context.Context, adminID int64) (int64, error) {
+	res := db.Gorm.WithContext(ctx).Where("admin_id = ?", adminID).Delete(&Session{})
+	return res.RowsAffected, res.Error
+}
+
+// UserSessions lists a user's live sessions, newest first.
+func (db *DB) UserSessions(ctx context.Context, userID int64, now time.Time) ([]Session, error) {
+	var out []Session
+	err := db.Gorm.WithContext(ctx).Select("id_hash", "kind", "user_id", "ip", "user_agent", "created_at", "last_seen_at", "expires_at").
+		Where("user_id = ? AND expires_at > ?", userID, now.UTC()).Order("last_seen_at DESC").Limit(50).Find(&out).Error
+	return out, err
+}
+
+// PurgeExpiredSessions deletes sessions past their absolute expiry or idle
+// for longer than idle. Safe to run on every instance at once.
+func (db *DB) PurgeExpiredSessions(ctx context.Context, now time.Time, idle time.Duration) (int64, error) {
+	res := db.Gorm.WithContext(ctx).Where("expires_at < ? OR last_seen_at < ?", now.UTC(), now.Add(-idle).UTC()).Delete(&Session{})
+	return res.RowsAffected, res.Error
+}

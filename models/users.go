@@ -1,0 +1,177 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// User is a WeChat user who logged in at least once, keyed by openid.
+type User struct {
+	ID                    int64      `gorm:"column:id;primaryKey"`
+	OpenID                string     `gorm:"column:openid"`
+	UnionID               *string    `gorm:"column:unionid"`
+	Nickname              string     `gorm:"column:nickname"`
+	Sex                   int        `gorm:"column:sex"`
+	Province              string     `gorm:"column:province"`
+	City                  string     `gorm:"column:city"`
+	Country               string     `gorm:"column:country"`
+	AvatarURL             string     `gorm:"column:avatar_url"`
+	Privilege             string     `gorm:"column:privilege"`
+	Language              string     `gorm:"column:language"`
+	Scope                 string     `gorm:"column:scope"`
+	AccessTokenEnc        []byte     `gorm:"column:access_token_enc"`
+	AccessTokenExpiresAt  *time.Time `gorm:"column:access_token_expires_at"`
+	RefreshTokenEnc       []byte     `gorm:"column:refresh_token_enc"`
+	RefreshTokenExpiresAt *time.Time `gorm:"column:refresh_token_expires_at"`
+	Disabled              bool       `gorm:"column:disabled"`
+	CreatedAt             time.Time  `gorm:"column:created_at"`
+	UpdatedAt             time.Time  `gorm:"column:updated_at"`
+	LastLoginAt           *time.Time `gorm:"column:last_login_at"`
+	LoginCount            int        `gorm:"column:login_count"`
+}
+
+// TableName pins the table name so GORM's pluralisation never guesses.
+func (User) TableName() string { return "users" }
+
+// Profile is what WeChat's userinfo tells about a user.
+type Profile struct {
+	Nickname  string
+	Sex       int
+	Province  string
+	City      string
+	Country   string
+	AvatarURL string
+	Privilege string // JSON array
+	Language  string
+}
+
+// Login is everything one successful code exchange learns about a user.
+type Login struct {
+	OpenID                string
+	UnionID               string
+	Scope                 string
+	Profile               *Profile // nil for snsapi_base: the stored profile is kept
+	AccessTokenEnc        []byte
+	AccessTokenExpiresAt  time.Time
+	RefreshTokenEnc       []byte
+	RefreshTokenExpiresAt time.Time
+	At                    time.Time
+}
+
+// RecordLogin upserts the user by openid in one statement (the UNIQUE
+// constraint on openid arbitrates concurrent first logins) and returns its id
+// and whether it is disabled.
+func (db *DB) RecordLogin(ctx context.Context, l Login) (id int64, disabled bool, err error) {
+	var unionid *string
+	if l.UnionID != "" {
+		unionid = &l.UnionID
+	}
+	p := l.Profile
+	hasProfile := p != nil
+	if p == nil {
+		p = &Profile{Privilege: "[]"}
+	}
+	if p.Privilege == "" {
+		p.Privilege = "[]"
+	}
+	at := l.At.UTC()
+	var row struct {
+		ID       int64
+		Disabled bool
+	}
+	// The profile columns are only overwritten when this login fetched a
+	// profile; a silent snsapi_base login keeps what an earlier one stored.
+	q := `INSERT INTO users (openid, unionid, nickname, sex, province, city, country, avatar_url, privilege, language, scope,
+	        access_token_enc, access_token_expires_at, refresh_token_enc, refresh_token_expires_at,
+	        created_at, updated_at, last_login_at, login_count)
+	      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+	      ON CONFLICT (openid) DO UPDATE SET
+	        unionid = COALESCE(excluded.unionid, users.unionid),
+	        nickname = CASE WHEN ? THEN excluded.nickname ELSE users.nickname END,
+	        sex = CASE WHEN ? THEN excluded.sex ELSE users.sex END,
+	        province = CASE WHEN ? THEN excluded.province ELSE users.province END,
+	        city = CASE WHEN ? THEN excluded.city ELSE users.city END,
+	        country = CASE WHEN ? THEN excluded.country ELSE users.country END,
+	        avatar_url = CASE WHEN ? THEN excluded.avatar_url ELSE users.avatar_url END,
+	        privilege = CASE WHEN ? THEN excluded.privilege ELSE users.privilege END,
+	        language = CASE WHEN ? THEN excluded.language ELSE users.language END,
+	        scope = excluded.scope,
+	        access_token_enc = excluded.access_token_enc,
+	        access_token_expires_at = excluded.access_token_expires_at,
+	        refresh_token_enc = excluded.refresh_token_enc,
+	        refresh_token_expires_at = excluded.refresh_token_expires_at,
+	        updated_at = excluded.updated_at,
+	        last_login_at = excluded.last_login_at,
+	        login_count = users.login_count + 1
+	      RETURNING id, disabled`
+	err = db.Gorm.WithContext(ctx).Raw(q,
+		l.OpenID, unionid, p.Nickname, p.Sex, p.Province, p.City, p.Country, p.AvatarURL, p.Privilege, p.Language, l.Scope,
+		l.AccessTokenEnc, l.AccessTokenExpiresAt.UTC(), l.RefreshTokenEnc, l.RefreshTokenExpiresAt.UTC(),
+		at, at, at,
+		hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile,
+	).Scan(&row).Error
+	return row.ID, row.Disabled, err
+}
+
+// UserByID loads one user.
+func (db *DB) UserByID(ctx context.Context, id int64) (*User, error) {
+	var u User
+	err := db.Gorm.WithContext(ctx).Where("id = ?", id).Take(&u).Error
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return &u, nil
+}
+
+// UserByOpenID loads one user by openid.
+func (db *DB) UserByOpenID(ctx context.Context, openid string) (*User, error) {
+	var u User
+	err := db.Gorm.WithContext(ctx).Where("openid = ?", openid).Take(&u).Error
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return &u, nil
+}
+
+// UpdateProfile stores a freshly fetched profile and, when given, new tokens.
+func (db *DB) UpdateProfile(ctx context.Context, id int64, p Profile, unionid string, accessEnc []byte, accessExp time.Time, refreshEnc []byte, refreshExp time.Time) error {
+	updates := map[string]any{
+		"nickname": p.Nickname, "sex": p.Sex, "province": p.Province, "city": p.City, "country": p.Country,
+		"avatar_url": p.AvatarURL, "privilege": p.Privilege, "language": p.Language, "updated_at": time.Now().UTC(),
+	}
+	if unionid != "" {
+		updates["unionid"] = unionid
+	}
+	if accessEnc != nil {
+		updates["access_token_enc"] = accessEnc
+		updates["access_token_expires_at"] = accessExp.UTC()
+	}
+	if refreshEnc != nil {
+		updates["refresh_token_enc"] = refreshEnc
+		updates["refresh_token_expires_at"] = refreshExp.UTC()
+	}
+	return db.Gorm.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(updates).Error
+}
+
+// SetUserDisabled disables or enables a user; disabling also ends every
+// session of theirs in the same transaction, so no request can slip through.
+func (db *DB) SetUserDisabled(ctx context.Context, id int64, disabled bool) error {
+	tx := db.Gorm.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return tx.Error
+	}
+	defer tx.Rollback()
+	res := tx.Model(&User{}).Where("id = ?", id).Updates(map[string]any{"disabled": disabled, "updated_at": time.Now().UTC()})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	if disabled {
+		if err := tx.Exec("DELETE FROM sessions WHERE user_id = ?", id).Error; err != nil {
+			return err
+		}
+	}
+	return tx.Commit().Error
+}
