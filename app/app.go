@@ -1,0 +1,175 @@
+// Package app wires wxlogin together from a Config: database, migrations,
+// WeChat client (or the built-in simulator), the exactly-once gate, sessions
+// and handlers. cmd/wxlogin and the end-to-end tests both build on it, so the
+// tests run the same wiring production does.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"wxlogin/config"
+	"wxlogin/dbsession"
+	"wxlogin/exchange"
+	"wxlogin/handlers"
+	"wxlogin/metrics"
+	"wxlogin/models"
+	"wxlogin/tokencrypt"
+	"wxlogin/wechat"
+	"wxlogin/wechatsim"
+)
+
+// Options adjust the wiring; the zero value is production's.
+type Options struct {
+	Logger *slog.Logger
+	// WeChat overrides the WeChat client's settings (tests point it at a
+	// simulator running as its own httptest server).
+	WeChat func(*wechat.Config)
+	// Sim is the simulator to mount in simulator mode (tests keep a handle on
+	// its counters); nil builds one.
+	Sim *wechatsim.Sim
+	// Gate adjusts the exactly-once gate (tests shorten the lease).
+	Gate func(*exchange.Config)
+	// Now overrides the clock of sessions and the gate.
+	Now func() time.Time
+}
+
+// App is a wired wxlogin instance.
+type App struct {
+	Config   *config.Config
+	DB       *models.DB
+	Sim      *wechatsim.Sim
+	WeChat   *wechat.Client
+	Gate     *exchange.Gate
+	Metrics  *metrics.Metrics
+	Sessions *dbsession.Store
+	Handler  http.Handler
+	Log      *slog.Logger
+}
+
+// New opens the database, applies migrations and builds the handlers.
+func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
+	log := o.Logger
+	if log == nil {
+		log = NewLogger(cfg, os.Stderr)
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir, models.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	a := &App{Config: cfg, DB: db, Log: log, Metrics: metrics.New(db.SQL)}
+
+	wcfg := wechat.Config{
+		AppID: cfg.WeChatAppID, Secret: cfg.WeChatSecret, OAuthURL: cfg.WeChatOAuthURL, APIURL: cfg.WeChatAPIURL,
+		Observe: a.Metrics.ObserveWeChat,
+	}
+	var simHandler http.Handler
+	if cfg.Simulator {
+		a.Sim = o.Sim
+		if a.Sim == nil {
+			a.Sim = wechatsim.New(wechatsim.Options{
+				Prefix: "/_sim", PublicURL: cfg.BaseURL.String() + "/_sim",
+				DoubleCallback: cfg.SimDoubleCallback, Logger: log.With("component", "wechatsim"),
+			})
+		}
+		simHandler = a.Sim.Handler()
+		wcfg.AppID, wcfg.Secret = a.Sim.AppID(), a.Sim.Secret()
+		wcfg.OAuthURL = cfg.BaseURL.String() + "/_sim"
+		// The server talks to its own simulator in-process: BASE_URL is the
+		// browser's view and may not be reachable from the server itself.
+		wcfg.APIURL = "http://wechatsim.invalid/_sim"
+		wcfg.HTTPClient = &http.Client{Transport: inProcess{simHandler}}
+	}
+	if o.WeChat != nil {
+		o.WeChat(&wcfg)
+	}
+	a.WeChat = wechat.New(wcfg)
+
+	sealer, err := tokencrypt.New(cfg.TokenKeys)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("TOKEN_KEY: %w", err)
+	}
+	gcfg := exchange.Config{Instance: cfg.InstanceID, Logger: log.With("component", "exchange"), Metrics: a.Metrics, Now: now}
+	if o.Gate != nil {
+		o.Gate(&gcfg)
+	}
+	a.Gate = exchange.New(db, a.WeChat, sealer, gcfg)
+
+	a.Sessions, err = dbsession.New(db, dbsession.Config{
+		Kind: "user", CookieName: "wxl_session", Keys: cfg.SessionKeys, Secure: cfg.Secure(),
+		Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, Now: now,
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	h, err := handlers.New(handlers.Deps{
+		Config: cfg, Store: db, Gate: a.Gate, WeChat: a.WeChat, Sessions: a.Sessions,
+		Metrics: a.Metrics, Logger: log, Simulator: simHandler, Now: now,
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	a.Handler = h.Router()
+	return a, nil
+}
+
+// Start runs the background work (the NOTIFY listener, housekeeping) until
+// ctx ends.
+func (a *App) Start(ctx context.Context) {
+	if a.DB.URL != "" {
+		go models.NewListener(a.DB.URL, a.Log.With("component", "listener"), a.Gate.Wake).Run(ctx)
+	}
+	go a.housekeeping(ctx)
+}
+
+// Serve listens on cfg.ListenAddr until ctx ends, then shuts down gracefully:
+// it stops accepting, lets in-flight requests (and so exchanges) finish
+// within the deadline, and returns.
+func (a *App) Serve(ctx context.Context, shutdownTimeout time.Duration) error {
+	srv := &http.Server{
+		Addr:              a.Config.ListenAddr,
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      40 * time.Second, // a duplicate may wait for an owner's lease
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	a.Log.Info("wxlogin listening", "addr", a.Config.ListenAddr, "base_url", a.Config.BaseURL.String(),
+		"database", string(a.DB.Dialect), "simulator", a.Config.Simulator, "instance", a.Config.InstanceID)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down", "deadline", shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }

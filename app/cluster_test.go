@@ -1,0 +1,104 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gorilla/securecookie"
+
+	"wxlogin/config"
+	"wxlogin/exchange"
+)
+
+// cluster is several wxlogin instances on one database behind one test load
+// balancer, so a browser's cookies reach every instance. A request goes to
+// the instance named by its X-Test-Instance header, else round-robin.
+type cluster struct {
+	URL  string
+	Apps []*App
+	rr   atomic.Uint64
+}
+
+func (e *env) cluster(n int, o Options) *cluster {
+	e.t.Helper()
+	lb := httptest.NewUnstartedServer(nil)
+	cl := &cluster{URL: "http://" + lb.Listener.Addr().String()}
+	for i := range n {
+		name := "inst" + strconv.Itoa(i)
+		vars := map[string]string{
+			"DATABASE_URL": e.DBURL, "BASE_URL": cl.URL,
+			"WECHAT_APPID": e.Sim.AppID(), "WECHAT_SECRET": e.Sim.Secret(),
+			"WECHAT_OAUTH_URL": e.SimSrv.URL, "WECHAT_API_URL": e.SimSrv.URL,
+			"SESSION_KEYS": testSessionKey, "TOKEN_KEY": testTokenKey, "INSTANCE_ID": name,
+		}
+		cfg, err := config.Load(func(k string) string { return vars[k] })
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		oo := o
+		oo.Logger = slog.New(slog.NewTextHandler(e.Logs, nil)).With("instance", name)
+		a, err := New(context.Background(), cfg, oo)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		a.Start(ctx)
+		e.t.Cleanup(func() { cancel(); _ = a.Close() })
+		cl.Apps = append(cl.Apps, a)
+	}
+	lb.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := int(cl.rr.Add(1)) % len(cl.Apps)
+		if s := r.Header.Get("X-Test-Instance"); s != "" {
+			i, _ = strconv.Atoi(s)
+		}
+		cl.Apps[i].Handler.ServeHTTP(w, r)
+	})
+	lb.Start()
+	e.t.Cleanup(lb.Close)
+	return cl
+}
+
+func (cl *cluster) instance() *instance { return &instance{URL: cl.URL} }
+
+// getOn sends a GET to one instance of the cluster.
+func (b *browser) getOn(ctx context.Context, rawURL string, inst int) (page, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return page{}, err
+	}
+	req.Header.Set("User-Agent", androidUA)
+	req.Header.Set("X-Test-Instance", strconv.Itoa(inst))
+	res, err := b.c.Do(req)
+	if err != nil {
+		return page{}, err
+	}
+	defer res.Body.Close()
+	return page{Status: res.StatusCode, Location: res.Header.Get("Location")}, nil
+}
+
+// browserHash is what the gate stores for this browser's current session:
+// the test decodes its own signed cookie, as the server does.
+func (b *browser) browserHash(t *testing.T, base string) string {
+	t.Helper()
+	u, _ := url.Parse(base)
+	key, _ := hexKey(testSessionKey)
+	codec := securecookie.New(key, nil).SetSerializer(securecookie.NopEncoder{})
+	for _, c := range b.jar.Cookies(u) {
+		if c.Name != "wxl_session" {
+			continue
+		}
+		var raw []byte
+		if err := codec.Decode(c.Name, c.Value, &raw); err != nil {
+			t.Fatalf("decoding own session cookie: %v", err)
+		}
+		return exchange.Hash(string(raw))
+	}
+	t.Fatal("no session cookie")
+	return ""
+}

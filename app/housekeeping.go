@@ -1,0 +1,42 @@
+package app
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// housekeeping purges expired sessions and old audit rows on a schedule.
+// Every instance runs it; the DELETEs are idempotent, so that is safe, and
+// the jitter keeps instances from running in lockstep.
+func (a *App) housekeeping(ctx context.Context) {
+	for {
+		wait := 10*time.Minute + time.Duration(rand.Int64N(int64(2*time.Minute)))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		a.PurgeOnce(ctx)
+	}
+}
+
+// PurgeOnce runs one housekeeping pass.
+func (a *App) PurgeOnce(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	now := time.Now()
+	n, err := a.DB.PurgeExpiredSessions(ctx, now, a.Config.SessionIdle)
+	if err != nil {
+		a.Log.Warn("purging sessions", "err", err)
+	}
+	m, err := a.DB.PurgeOld(ctx, now.AddDate(0, 0, -a.Config.RetentionDays))
+	if err != nil {
+		a.Log.Warn("purging old rows", "err", err)
+	}
+	if n+m > 0 {
+		a.Log.Info("housekeeping", "sessions_purged", n, "rows_purged", m)
+	}
+}

@@ -1,0 +1,108 @@
+// Command wxlogin serves WeChat Official Account web login.
+//
+//	wxlogin [serve]                                      run the server (default)
+//	wxlogin migrate                                      apply database migrations and exit
+//	wxlogin admin create --username NAME --password-stdin
+//	wxlogin admin list
+//	wxlogin admin disable --username NAME
+//	wxlogin admin enable --username NAME
+//
+// Configuration comes from the environment (see README.md).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"wxlogin/app"
+	"wxlogin/config"
+	"wxlogin/models"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run returns the exit status: 0 ok, 1 failure, 2 usage.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve", "migrate", "admin":
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "wxlogin: unknown command %q\n%s\n", cmd, usage)
+		return 2
+	}
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "wxlogin: configuration: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch cmd {
+	case "migrate":
+		return migrate(ctx, cfg, stdout, stderr)
+	case "admin":
+		return admin(ctx, cfg, args, stdin, stdout, stderr)
+	}
+	return serve(ctx, cfg, stderr)
+}
+
+const usage = `usage:
+  wxlogin [serve]
+  wxlogin migrate
+  wxlogin admin create --username NAME --password-stdin
+  wxlogin admin list
+  wxlogin admin disable --username NAME
+  wxlogin admin enable --username NAME`
+
+func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
+	log := app.NewLogger(cfg, stderr)
+	a, err := app.New(ctx, cfg, app.Options{Logger: log})
+	if err != nil {
+		log.Error("start-up failed", "err", err)
+		return 1
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	a.Start(bg)
+	if cfg.PprofAddr != "" {
+		go servePprof(cfg.PprofAddr, log)
+	}
+	err = a.Serve(ctx, 25*time.Second)
+	cancel()
+	if cerr := a.Close(); cerr != nil {
+		log.Warn("closing the database", "err", cerr)
+	}
+	if err != nil {
+		log.Error("server stopped", "err", err)
+		return 1
+	}
+	log.Info("stopped cleanly")
+	return 0
+}
+
+func migrate(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) int {
+	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir, models.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "wxlogin migrate: %v\n", err)
+		return 1
+	}
+	defer func() { _ = db.Close() }()
+	if err := db.Migrate(ctx); err != nil {
+		fmt.Fprintf(stderr, "wxlogin migrate: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "migrations applied (%s)\n", db.Dialect)
+	return 0
+}

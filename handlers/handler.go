@@ -1,0 +1,117 @@
+// Package handlers holds wxlogin's HTTP layer: the Gin router, middleware and
+// one file per page. Every handler is a method on Handler, which holds all
+// dependencies; there are no globals.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"wxlogin/config"
+	"wxlogin/dbsession"
+	"wxlogin/exchange"
+	"wxlogin/metrics"
+	"wxlogin/models"
+	"wxlogin/wechat"
+)
+
+// Store is the database as the handlers see it.
+type Store interface {
+	UserByID(ctx context.Context, id int64) (*models.User, error)
+	Ping(ctx context.Context) error
+}
+
+// Gate is the exactly-once exchanger.
+type Gate interface {
+	Exchange(ctx context.Context, req exchange.Request) (exchange.Result, error)
+	Replay(ctx context.Context, code string, userID int64) (string, bool)
+}
+
+// Deps are everything the handlers need.
+type Deps struct {
+	Config   *config.Config
+	Store    Store
+	Gate     Gate
+	WeChat   *wechat.Client
+	Sessions *dbsession.Store
+	Metrics  *metrics.Metrics
+	Logger   *slog.Logger
+	// Simulator, when set, is mounted under /_sim/ (development mode).
+	Simulator http.Handler
+	// Admin registers the admin pages under /admin; nil: none.
+	Admin func(r *gin.RouterGroup)
+	// Now is the clock (tests move it to expire states); nil: time.Now.
+	Now func() time.Time
+}
+
+// Handler serves every page.
+type Handler struct {
+	cfg      *config.Config
+	store    Store
+	gate     Gate
+	wx       *wechat.Client
+	sessions *dbsession.Store
+	metrics  *metrics.Metrics
+	log      *slog.Logger
+	tmpl     *renderer
+	sim      http.Handler
+	admin    func(r *gin.RouterGroup)
+	now      func() time.Time
+}
+
+// New parses the templates and builds the Handler.
+func New(d Deps) (*Handler, error) {
+	r, err := newRenderer(d.Config.BaseURL.Hostname())
+	if err != nil {
+		return nil, err
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Handler{
+		cfg: d.Config, store: d.Store, gate: d.Gate, wx: d.WeChat, sessions: d.Sessions, metrics: d.Metrics,
+		log: d.Logger, tmpl: r, sim: d.Simulator, admin: d.Admin, now: d.Now,
+	}, nil
+}
+
+// Router builds the Gin engine with every route and middleware.
+func (h *Handler) Router() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.ContextWithFallback = true
+	r.HandleMethodNotAllowed = true
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	_ = r.SetTrustedProxies(h.cfg.TrustedProxies)
+	r.Use(h.recoverer(), h.requestContext(), h.observe(), h.securityHeaders(), h.limitBody())
+	r.NoRoute(func(c *gin.Context) { h.errorPage(c, http.StatusNotFound, pageNotFound) })
+	r.NoMethod(func(c *gin.Context) { h.errorPage(c, http.StatusMethodNotAllowed, pageNotFound) })
+
+	r.GET("/", h.home)
+	r.GET("/wechat/entry", h.entry)
+	r.GET("/wechat/callback", h.callback)
+	r.GET("/profile", h.profile)
+	r.POST("/logout", h.logout)
+	r.GET("/healthz", h.healthz)
+	r.GET("/readyz", h.readyz)
+	r.GET("/metrics", gin.WrapH(h.metrics.Handler()))
+	r.GET("/static/*path", h.staticFile)
+	r.HEAD("/static/*path", h.staticFile)
+	if h.sim != nil {
+		r.Any("/_sim/*path", gin.WrapH(h.sim))
+	}
+	if h.admin != nil {
+		h.admin(r.Group("/admin"))
+	}
+	// Cross-origin state changes are refused before any handler runs (Go's
+	// Fetch-metadata based CSRF protection); same-origin forms pass.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		h.renderTo(w, req, http.StatusForbidden, "message", templateData{Message: messages[pageForbidden]})
+	}))
+	return cop.Handler(r)
+}

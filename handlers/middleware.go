@@ -1,0 +1,131 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"wxlogin/dbsession"
+)
+
+type requestIDKey struct{}
+
+// maxBody bounds every request body; forms here are tiny.
+const maxBody = 64 << 10
+
+// maxQuery bounds the query string before anything parses it.
+const maxQuery = 4096
+
+func requestIDOf(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func requestID(c *gin.Context) string { return requestIDOf(c.Request.Context()) }
+
+// requestContext gives every request an id (echoed in X-Request-Id and on
+// error pages, so a person can quote it) and records the client address.
+func (h *Handler) requestContext() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		id := hex.EncodeToString(b)
+		ctx := context.WithValue(c.Request.Context(), requestIDKey{}, id)
+		ctx = dbsession.WithClientIP(ctx, c.ClientIP())
+		c.Request = c.Request.WithContext(ctx)
+		c.Header("X-Request-Id", id)
+		c.Next()
+	}
+}
+
+// observe logs one line per request and feeds the request metrics. The log
+// line carries the route pattern, never the query: the callback's query holds
+// the code.
+func (h *Handler) observe() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := c.Writer.Status()
+		d := time.Since(start)
+		h.metrics.Requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
+		h.metrics.RequestDuration.WithLabelValues(route).Observe(d.Seconds())
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		if route == "/healthz" || route == "/readyz" || route == "/metrics" || route == "/static/*path" {
+			level = slog.LevelDebug
+		}
+		h.log.LogAttrs(c.Request.Context(), level, "request",
+			slog.String("request_id", requestID(c)), slog.String("method", c.Request.Method),
+			slog.String("route", route), slog.Int("status", status), slog.Duration("duration", d),
+			slog.String("ip", c.ClientIP()), slog.Bool("client_gone", c.Request.Context().Err() != nil))
+	}
+}
+
+// securityHeaders sets the headers every response carries. No page uses
+// inline script; the only images from elsewhere are WeChat avatars (https).
+func (h *Handler) securityHeaders() gin.HandlerFunc {
+	secure := h.cfg.Secure()
+	return func(c *gin.Context) {
+		hd := c.Writer.Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "+
+			"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		// The callback URL carries the code: never let it leak in a Referer.
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if secure {
+			hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		c.Next()
+	}
+}
+
+// limitBody bounds request bodies and query strings before any parsing.
+func (h *Handler) limitBody() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if len(c.Request.URL.RawQuery) > maxQuery {
+			h.errorPage(c, http.StatusRequestURITooLong, pageBadRequest)
+			return
+		}
+		if c.Request.ContentLength > maxBody {
+			h.errorPage(c, http.StatusRequestEntityTooLarge, pageTooLarge)
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
+		c.Next()
+	}
+}
+
+// recoverer turns a panic into the 500 page and a log line with the stack;
+// the person sees only the page and a reference number.
+func (h *Handler) recoverer() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.log.Error("panic", "request_id", requestID(c), "panic", v, "stack", string(debug.Stack()))
+				if !c.Writer.Written() {
+					h.errorPage(c, http.StatusInternalServerError, pageInternal)
+				}
+				c.Abort()
+			}
+		}()
+		c.Next()
+	}
+}

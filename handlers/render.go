@@ -1,0 +1,214 @@
+package handlers
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"wxlogin/models"
+	"wxlogin/static"
+	"wxlogin/templates"
+)
+
+// templateData is what every page gets; pages read the fields they need.
+type templateData struct {
+	Simulator bool
+	RequestID string
+	CSRFToken string
+	User      *models.User
+	Message   *Message
+	EntryURL  string
+	QR        template.HTML
+	Data      any
+}
+
+// Message is the content of a one-message page (errors, cancelled, ...).
+type Message struct {
+	Icon       string // success, warn, info, waiting
+	Title      string
+	Text       string
+	RetryURL   string
+	RetryLabel string
+	RequestID  string
+}
+
+// renderer holds every page parsed once at start-up, and the fingerprints of
+// the static assets so their URLs can be cached forever.
+type renderer struct {
+	pages  map[string]*template.Template
+	assets map[string]string // name -> name?v=hash
+	bufs   sync.Pool
+	loc    *time.Location
+	self   string // our own host: avatar URLs there stay as they are
+}
+
+func newRenderer(baseHost string) (*renderer, error) {
+	r := &renderer{pages: map[string]*template.Template{}, assets: map[string]string{}, self: baseHost,
+		bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		loc = time.FixedZone("CST", 8*3600)
+	}
+	r.loc = loc
+	err = fs.WalkDir(static.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(static.FS, path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		r.assets[path] = "/static/" + path + "?v=" + hex.EncodeToString(sum[:6])
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{
+		"asset":      func(name string) string { return r.assets[name] },
+		"avatarURL":  r.avatarURL,
+		"sexName":    sexName,
+		"langName":   langName,
+		"region":     region,
+		"fmtTime":    func(t time.Time) string { return r.fmtTime(t) },
+		"fmtTimePtr": func(t *time.Time) string { return r.fmtTimePtr(t) },
+	}
+	layout, err := template.New("").Funcs(funcs).ParseFS(templates.FS, "layout.html", "partials/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages, err := fs.Glob(templates.FS, "*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pages {
+		if p == "layout.html" {
+			continue
+		}
+		t, err := template.Must(layout.Clone()).ParseFS(templates.FS, p)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", p, err)
+		}
+		r.pages[strings.TrimSuffix(p, ".html")] = t
+	}
+	return r, nil
+}
+
+// render executes a page into a buffer first, so a template error becomes a
+// clean 500 page instead of half a page.
+func (h *Handler) render(c *gin.Context, status int, page string, data templateData) {
+	h.renderTo(c.Writer, c.Request, status, page, data)
+}
+
+func (h *Handler) renderTo(w http.ResponseWriter, r *http.Request, status int, page string, data templateData) {
+	t, ok := h.tmpl.pages[page]
+	if !ok {
+		h.log.Error("unknown page", "page", page)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	data.Simulator = h.cfg.Simulator
+	data.RequestID = requestIDOf(r.Context())
+	if data.Message != nil {
+		m := *data.Message // the catalogue is shared; never write into it
+		m.RequestID = data.RequestID
+		data.Message = &m
+	}
+	buf := h.tmpl.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer h.tmpl.bufs.Put(buf)
+	if err := t.ExecuteTemplate(buf, "layout", data); err != nil {
+		h.log.Error("rendering page", "page", page, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// avatarURL returns a safe image URL or "" (nothing rendered): only http(s),
+// and WeChat's http avatars are upgraded to https so the page stays secure.
+func (r *renderer) avatarURL(raw string) string {
+	if raw == "" || len(raw) > 1024 {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return ""
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		host := u.Hostname()
+		if host != r.self && host != "localhost" && host != "127.0.0.1" {
+			u.Scheme = "https"
+		}
+	default:
+		return ""
+	}
+	return u.String()
+}
+
+func (r *renderer) fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(r.loc).Format("2006-01-02 15:04")
+}
+
+func (r *renderer) fmtTimePtr(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return r.fmtTime(*t)
+}
+
+func sexName(s int) string {
+	switch s {
+	case 1:
+		return "男"
+	case 2:
+		return "女"
+	}
+	return "未知"
+}
+
+func langName(l string) string {
+	switch l {
+	case "zh_CN":
+		return "简体中文"
+	case "zh_TW":
+		return "繁體中文"
+	case "en":
+		return "English"
+	case "":
+		return "—"
+	}
+	return l
+}
+
+func region(u *models.User) string {
+	var parts []string
+	for _, p := range []string{u.Country, u.Province, u.City} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		return "—"
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,78 @@
+package handlers
+
+import (
+	"encoding/gob"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gorilla/sessions"
+
+	"wxlogin/dbsession"
+	"wxlogin/models"
+)
+
+// loginState is one login in progress in this browser: the state sent to
+// WeChat and what to do when the browser comes back with it.
+type loginState struct {
+	State   string
+	Next    string
+	Scope   string
+	Created int64 // unix seconds
+	Attempt int   // 1, or 2 after one silent restart
+}
+
+const loginStatesKey = "login"
+
+// maxLoginStates bounds the logins one browser may have in flight (tabs).
+const maxLoginStates = 5
+
+func init() {
+	gob.Register([]loginState{})
+}
+
+// session returns the request's user session. A database failure is
+// reported so the caller can answer 503; a bad cookie is simply anonymous.
+func (h *Handler) session(c *gin.Context) (*sessions.Session, error) {
+	return h.sessions.Get(c.Request, "")
+}
+
+func sessionUserID(s *sessions.Session) int64 {
+	id, _ := s.Values[dbsession.UserIDKey].(int64)
+	return id
+}
+
+func loginStates(s *sessions.Session) []loginState {
+	ls, _ := s.Values[loginStatesKey].([]loginState)
+	return ls
+}
+
+// currentUser returns the logged-in, enabled user or nil. A disabled or
+// deleted user's session is ended on the spot.
+func (h *Handler) currentUser(c *gin.Context) (*models.User, *sessions.Session, error) {
+	s, err := h.session(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	uid := sessionUserID(s)
+	if uid == 0 {
+		return nil, s, nil
+	}
+	u, err := h.store.UserByID(c.Request.Context(), uid)
+	if errors.Is(err, models.ErrNotFound) || (err == nil && u.Disabled) {
+		if derr := h.sessions.Destroy(c.Request, c.Writer, s); derr != nil {
+			h.log.Warn("ending a dead user's session", "err", derr)
+		}
+		return nil, s, nil
+	}
+	if err != nil {
+		return nil, s, err
+	}
+	return u, s, nil
+}
+
+// unavailable answers 503 when the database cannot be reached.
+func (h *Handler) unavailable(c *gin.Context, err error) {
+	h.log.Error("database unavailable", "request_id", requestID(c), "err", err)
+	h.errorPage(c, http.StatusServiceUnavailable, pageUnavailable)
+}
