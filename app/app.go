@@ -62,7 +62,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir, models.Options{Logger: log})
+	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir, models.Options{Logger: log, MaxOpenConns: cfg.DBMaxConns})
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 
 	wcfg := wechat.Config{
 		AppID: cfg.WeChatAppID, Secret: cfg.WeChatSecret, OAuthURL: cfg.WeChatOAuthURL, APIURL: cfg.WeChatAPIURL,
-		Observe: a.Metrics.ObserveWeChat,
+		Observe: a.Metrics.ObserveWeChat, Timeout: cfg.WeChatTimeout,
 	}
 	var simHandler http.Handler
 	if cfg.Simulator {
@@ -103,7 +103,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("TOKEN_KEY: %w", err)
 	}
-	gcfg := exchange.Config{Instance: cfg.InstanceID, Logger: log.With("component", "exchange"), Metrics: a.Metrics, Now: now}
+	gcfg := exchange.Config{
+		Instance: cfg.InstanceID, Lease: cfg.ExchangeLease, OwnerTimeout: cfg.ExchangeLease * 2 / 3,
+		Logger: log.With("component", "exchange"), Metrics: a.Metrics, Now: now,
+	}
 	if o.Gate != nil {
 		o.Gate(&gcfg)
 	}

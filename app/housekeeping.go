@@ -36,7 +36,14 @@ func (a *App) PurgeOnce(ctx context.Context) {
 	if err != nil {
 		a.Log.Warn("purging old rows", "err", err)
 	}
-	if n+m > 0 {
-		a.Log.Info("housekeeping", "sessions_purged", n, "rows_purged", m)
+	// A pending row whose lease ran out long ago belongs to an owner that
+	// died with no duplicate left to take over; its code expired after five
+	// minutes anyway. Close it so nothing stays pending forever.
+	k, err := a.DB.AbandonStale(ctx, now.Add(-10*time.Minute))
+	if err != nil {
+		a.Log.Warn("closing stale exchanges", "err", err)
+	}
+	if n+m+k > 0 {
+		a.Log.Info("housekeeping", "sessions_purged", n, "rows_purged", m, "stale_exchanges_closed", k)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"wxlogin/config"
+	"wxlogin/reqid"
 )
 
 // NewLogger returns the structured logger: JSON in production, text in
@@ -21,8 +22,9 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 		level = slog.LevelError
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(reqid.Handler{Handler: h})
 }

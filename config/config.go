@@ -51,6 +51,15 @@ type Config struct {
 	AdminMaxAge    time.Duration
 	RetentionDays  int
 	TrustedProxies []string
+	// ExchangeLease is how long a claimed code is protected from takeover;
+	// the owner's WeChat budget is two thirds of it.
+	ExchangeLease time.Duration
+	// WeChatTimeout bounds each WeChat API attempt.
+	WeChatTimeout time.Duration
+	// ShutdownTimeout bounds graceful shutdown.
+	ShutdownTimeout time.Duration
+	// DBMaxConns caps the Postgres pool of this instance.
+	DBMaxConns int
 }
 
 // Production reports whether wxlogin talks to the real WeChat, where every
@@ -161,6 +170,9 @@ func Load(env Getenv) (*Config, error) {
 		{"SESSION_MAX_AGE", 30 * 24 * time.Hour, &c.SessionMaxAge},
 		{"ADMIN_IDLE_TIMEOUT", 30 * time.Minute, &c.AdminIdle},
 		{"ADMIN_MAX_AGE", 12 * time.Hour, &c.AdminMaxAge},
+		{"EXCHANGE_LEASE", 15 * time.Second, &c.ExchangeLease},
+		{"WECHAT_TIMEOUT", 5 * time.Second, &c.WeChatTimeout},
+		{"SHUTDOWN_TIMEOUT", 25 * time.Second, &c.ShutdownTimeout},
 	}
 	for _, d := range durations {
 		s := must(d.name, "")
@@ -182,6 +194,15 @@ func Load(env Getenv) (*Config, error) {
 			errs = append(errs, fmt.Errorf("RETENTION_DAYS: want 1..3650, got %q", s))
 		} else {
 			c.RetentionDays = n
+		}
+	}
+	c.DBMaxConns = 40
+	if s := must("DB_MAX_CONNS", ""); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 2 || n > 1000 {
+			errs = append(errs, fmt.Errorf("DB_MAX_CONNS: want 2..1000, got %q", s))
+		} else {
+			c.DBMaxConns = n
 		}
 	}
 	if s := must("TRUSTED_PROXIES", ""); s != "" {

@@ -98,7 +98,7 @@ func (g *Gate) rescue(ctx context.Context, req Request, h hashes, row *models.Co
 			return Result{}, nil, false // another waiter won; keep waiting for it
 		}
 		g.cfg.Metrics.Event("takeover")
-		g.cfg.Logger.Warn("took over an exchange whose owner vanished", "previous_owner", row.Owner)
+		g.cfg.Logger.WarnContext(ctx, "took over an exchange whose owner vanished", "previous_owner", row.Owner)
 		res, err := g.own(octx, req, h, row)
 		g.hub.publish(h.code)
 		return res, err, true

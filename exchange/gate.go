@@ -269,7 +269,7 @@ func (g *Gate) duplicate(ctx context.Context, codeHash string, res Result, err e
 	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	if nerr := g.store.NoteDuplicate(nctx, codeHash); nerr != nil {
-		g.cfg.Logger.Warn("counting a duplicate callback failed", "err", nerr)
+		g.cfg.Logger.WarnContext(ctx, "counting a duplicate callback failed", "err", nerr)
 	}
 	res.Duplicate = true
 	return res, err
@@ -279,17 +279,20 @@ func (g *Gate) duplicate(ctx context.Context, codeHash string, res Result, err e
 func (g *Gate) own(ctx context.Context, req Request, h hashes, row *models.CodeExchange) (Result, error) {
 	fail := func(kind string, errcode int) error {
 		// Record on a fresh context: the owner's own budget may be what ran out.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.OwnerTimeout)
 		defer cancel()
-		if err := g.store.FailExchange(fctx, h.code, g.cfg.Instance, errcode, kind, g.cfg.Now()); err != nil {
-			g.cfg.Logger.Error("recording a failed exchange", "err", err, "kind", kind)
+		err := g.persist(fctx, func(ctx context.Context) error {
+			return g.store.FailExchange(ctx, h.code, g.cfg.Instance, errcode, kind, g.cfg.Now())
+		})
+		if err != nil {
+			g.cfg.Logger.ErrorContext(ctx, "recording a failed exchange", "err", err, "kind", kind)
 		}
 		return &Failed{Kind: kind, ErrCode: errcode}
 	}
 	tok, err := g.wx.ExchangeCode(ctx, req.Code)
 	if err != nil {
 		kind, code := classify(err)
-		g.cfg.Logger.Warn("code exchange failed", "kind", kind, "errcode", code, "err", err)
+		g.cfg.Logger.WarnContext(ctx, "code exchange failed", "kind", kind, "errcode", code, "err", err)
 		return Result{}, fail(kind, code)
 	}
 	if tok.IsSnapshotUser == 1 {
@@ -303,7 +306,7 @@ func (g *Gate) own(ctx context.Context, req Request, h hashes, row *models.CodeE
 			if kind == "rejected" {
 				kind = "wechat" // a userinfo error is not about the code
 			}
-			g.cfg.Logger.Warn("userinfo failed after retries", "kind", kind, "errcode", code, "err", err)
+			g.cfg.Logger.WarnContext(ctx, "userinfo failed after retries", "kind", kind, "errcode", code, "err", err)
 			return Result{}, fail(kind, code)
 		}
 		profile = ProfileOf(info, g.cfg.Lang)
@@ -318,20 +321,38 @@ func (g *Gate) own(ctx context.Context, req Request, h hashes, row *models.CodeE
 	if err := errors.Join(err1, err2); err != nil {
 		return Result{}, fail("store", 0)
 	}
-	uid, disabled, err := g.store.RecordLogin(ctx, models.Login{
+	login := models.Login{
 		OpenID: tok.OpenID, UnionID: tok.UnionID, Scope: tok.Scope, Profile: profile,
 		AccessTokenEnc: accessEnc, AccessTokenExpiresAt: now.Add(time.Duration(tok.ExpiresIn) * time.Second),
 		RefreshTokenEnc: refreshEnc, RefreshTokenExpiresAt: now.Add(30 * 24 * time.Hour),
 		At: now,
+	}
+	var (
+		uid      int64
+		disabled bool
+	)
+	// WeChat has spent the code: from here on, a database blip must not lose
+	// the login, so the writes are retried within the owner's budget (which
+	// the lease outlasts, so nobody takes over meanwhile).
+	err = g.persist(ctx, func(ctx context.Context) (err error) {
+		uid, disabled, err = g.store.RecordLogin(ctx, login)
+		return err
 	})
 	if err != nil {
-		g.cfg.Logger.Error("storing the user failed", "err", err)
+		g.cfg.Logger.ErrorContext(ctx, "storing the user failed", "err", err)
 		return Result{}, fail("store", 0)
 	}
-	if err := g.store.CompleteExchange(ctx, h.code, g.cfg.Instance, uid, tok.OpenID, g.cfg.Now()); err != nil {
+	err = g.persist(ctx, func(ctx context.Context) error {
+		err := g.store.CompleteExchange(ctx, h.code, g.cfg.Instance, uid, tok.OpenID, g.cfg.Now())
+		if errors.Is(err, models.ErrLostLease) {
+			return backoffStop{err}
+		}
+		return err
+	})
+	if err != nil {
 		// The user is stored and this browser is entitled to log in; waiters
 		// will see the row as it is (or take over). Log and go on.
-		g.cfg.Logger.Error("recording a finished exchange", "err", err)
+		g.cfg.Logger.ErrorContext(ctx, "recording a finished exchange", "err", err)
 	}
 	return Result{UserID: uid, OpenID: tok.OpenID, Next: row.NextPath, Disabled: disabled}, nil
 }
@@ -372,4 +393,32 @@ func (g *Gate) Replay(ctx context.Context, code string, userID int64) (string, b
 		return "", false
 	}
 	return row.NextPath, true
+}
+
+// backoffStop marks an error that retrying cannot fix.
+type backoffStop struct{ error }
+
+func (b backoffStop) Unwrap() error { return b.error }
+
+// persist runs a database write, retrying with capped exponential backoff
+// while ctx allows: a Postgres restart takes a second or two, and a login
+// whose code is already spent should survive it.
+func (g *Gate) persist(ctx context.Context, write func(context.Context) error) error {
+	wait := 20 * time.Millisecond
+	for {
+		err := write(ctx)
+		var stop backoffStop
+		if err == nil || errors.As(err, &stop) || ctx.Err() != nil {
+			return err
+		}
+		g.cfg.Logger.WarnContext(ctx, "database write failed; retrying", "err", err, "in", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(wait*2, time.Second)
+	}
 }

@@ -149,7 +149,7 @@ func (h *Handler) callbackFailed(c *gin.Context, err error, ls loginState, found
 			h.errorPage(c, http.StatusBadGateway, pageWeChatFailed)
 		}
 	default:
-		h.log.Error("callback", "request_id", requestID(c), "err", err)
+		h.log.ErrorContext(c.Request.Context(), "callback", "err", err)
 		h.errorPage(c, http.StatusInternalServerError, pageInternal)
 	}
 }

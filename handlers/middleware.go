@@ -13,9 +13,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"wxlogin/dbsession"
+	"wxlogin/reqid"
 )
-
-type requestIDKey struct{}
 
 // maxBody bounds every request body; forms here are tiny.
 const maxBody = 64 << 10
@@ -23,10 +22,7 @@ const maxBody = 64 << 10
 // maxQuery bounds the query string before anything parses it.
 const maxQuery = 4096
 
-func requestIDOf(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
+func requestIDOf(ctx context.Context) string { return reqid.From(ctx) }
 
 func requestID(c *gin.Context) string { return requestIDOf(c.Request.Context()) }
 
@@ -37,7 +33,7 @@ func (h *Handler) requestContext() gin.HandlerFunc {
 		b := make([]byte, 8)
 		_, _ = rand.Read(b)
 		id := hex.EncodeToString(b)
-		ctx := context.WithValue(c.Request.Context(), requestIDKey{}, id)
+		ctx := reqid.With(c.Request.Context(), id)
 		ctx = dbsession.WithClientIP(ctx, c.ClientIP())
 		c.Request = c.Request.WithContext(ctx)
 		c.Header("X-Request-Id", id)
@@ -67,8 +63,7 @@ func (h *Handler) observe() gin.HandlerFunc {
 		if route == "/healthz" || route == "/readyz" || route == "/metrics" || route == "/static/*path" {
 			level = slog.LevelDebug
 		}
-		h.log.LogAttrs(c.Request.Context(), level, "request",
-			slog.String("request_id", requestID(c)), slog.String("method", c.Request.Method),
+		h.log.LogAttrs(c.Request.Context(), level, "request", slog.String("method", c.Request.Method),
 			slog.String("route", route), slog.Int("status", status), slog.Duration("duration", d),
 			slog.String("ip", c.ClientIP()), slog.Bool("client_gone", c.Request.Context().Err() != nil))
 	}
@@ -119,7 +114,7 @@ func (h *Handler) recoverer() gin.HandlerFunc {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				h.log.Error("panic", "request_id", requestID(c), "panic", v, "stack", string(debug.Stack()))
+				h.log.ErrorContext(c.Request.Context(), "panic", "panic", v, "stack", string(debug.Stack()))
 				if !c.Writer.Written() {
 					h.errorPage(c, http.StatusInternalServerError, pageInternal)
 				}

@@ -73,6 +73,6 @@ func (h *Handler) currentUser(c *gin.Context) (*models.User, *sessions.Session, 
 
 // unavailable answers 503 when the database cannot be reached.
 func (h *Handler) unavailable(c *gin.Context, err error) {
-	h.log.Error("database unavailable", "request_id", requestID(c), "err", err)
+	h.log.ErrorContext(c.Request.Context(), "database unavailable", "err", err)
 	h.errorPage(c, http.StatusServiceUnavailable, pageUnavailable)
 }

@@ -15,3 +15,12 @@ func (db *DB) PurgeOld(ctx context.Context, before time.Time) (int64, error) {
 	b := db.Gorm.WithContext(ctx).Exec("DELETE FROM audit_log WHERE created_at < ?", before.UTC())
 	return a.RowsAffected + b.RowsAffected, b.Error
 }
+
+// AbandonStale marks pending exchanges whose lease ended before cutoff as
+// failed ("abandoned"). Conditional, so safe on every instance at once.
+func (db *DB) AbandonStale(ctx context.Context, cutoff time.Time) (int64, error) {
+	res := db.Gorm.WithContext(ctx).Model(&CodeExchange{}).
+		Where("status = ? AND lease_until < ?", StatusPending, cutoff.UTC()).
+		Updates(map[string]any{"status": StatusFailed, "error_kind": "abandoned", "updated_at": time.Now().UTC(), "finished_at": time.Now().UTC()})
+	return res.RowsAffected, res.Error
+}

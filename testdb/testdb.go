@@ -47,7 +47,7 @@ func New(t testing.TB) string {
 		t.Fatalf("testdb: preparing the template database: %v", templateErr)
 	}
 	name := "t_" + randomHex(8)
-	exec(t, admin, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, templateName))
+	mustExec(t, admin, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, templateName))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -90,7 +90,7 @@ func makeTemplate(admin string) (string, error) {
 	return name, nil
 }
 
-func exec(t testing.TB, admin, sql string) {
+func mustExec(t testing.TB, admin, sql string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -44,13 +44,20 @@ type Config struct {
 	// failures) and the attempt's duration. It must be cheap and safe for
 	// concurrent use.
 	Observe func(endpoint string, errcode int, d time.Duration)
+	// BreakerThreshold consecutive temporary failures (timeouts, 5xx, bad
+	// JSON, -1) open the circuit for BreakerCooldown: calls then fail at once
+	// without reaching WeChat. Defaults 20 and 5s; a negative threshold
+	// disables the breaker.
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
 }
 
 // Client talks to WeChat. It is safe for concurrent use and holds no
 // per-user state.
 type Client struct {
-	cfg Config
-	hc  *http.Client
+	cfg     Config
+	hc      *http.Client
+	breaker *breaker
 }
 
 // New returns a Client for cfg, filling in defaults.
@@ -76,7 +83,17 @@ func New(cfg Config) *Client {
 	if hc == nil {
 		hc = defaultHTTPClient()
 	}
-	return &Client{cfg: cfg, hc: hc}
+	c := &Client{cfg: cfg, hc: hc}
+	if cfg.BreakerThreshold >= 0 {
+		if cfg.BreakerThreshold == 0 {
+			cfg.BreakerThreshold = 20
+		}
+		if cfg.BreakerCooldown <= 0 {
+			cfg.BreakerCooldown = 5 * time.Second
+		}
+		c.breaker = &breaker{threshold: cfg.BreakerThreshold, cooldown: cfg.BreakerCooldown, now: time.Now}
+	}
+	return c
 }
 
 // defaultHTTPClient keeps connections to the few WeChat hosts warm and never

@@ -74,6 +74,8 @@ func (e *UnavailableError) kind() string {
 		return "response too large"
 	case errors.Is(e.Err, context.Canceled):
 		return "canceled"
+	case errors.Is(e.Err, ErrBreakerOpen):
+		return "circuit open"
 	default:
 		return "network error"
 	}

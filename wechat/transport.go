@@ -23,8 +23,16 @@ type param struct {
 
 // call makes one HTTP attempt and reports it to Observe.
 func (c *Client) call(ctx context.Context, endpoint, path string, params []param, out any) error {
+	if !c.breaker.allow() {
+		err := &UnavailableError{Endpoint: endpoint, Err: ErrBreakerOpen}
+		if c.cfg.Observe != nil {
+			c.cfg.Observe(endpoint, ErrCodeUnavailable, 0)
+		}
+		return err
+	}
 	start := time.Now()
 	err := c.attempt(ctx, endpoint, path, params, out)
+	c.breaker.record(err)
 	if c.cfg.Observe != nil {
 		c.cfg.Observe(endpoint, observedCode(err), time.Since(start))
 	}

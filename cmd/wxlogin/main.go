@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"wxlogin/app"
 	"wxlogin/config"
@@ -79,7 +78,7 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 	if cfg.PprofAddr != "" {
 		go servePprof(cfg.PprofAddr, log)
 	}
-	err = a.Serve(ctx, 25*time.Second)
+	err = a.Serve(ctx, cfg.ShutdownTimeout)
 	cancel()
 	if cerr := a.Close(); cerr != nil {
 		log.Warn("closing the database", "err", cerr)
