@@ -3,30 +3,33 @@ package handlers
 import (
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 const defaultNext = "/profile"
 
 // SafeNext returns raw if it is a plain local path on this site, otherwise
 // /profile. Anything a browser could read as another origin is refused:
-// "//host", "/\host", their percent-encoded forms, schemes, userinfo and
-// control characters. Paths into the login flow itself are refused too, so
-// that next can never build a redirect loop.
+// "//host", "/\host", their percent-encoded (also multiply encoded) forms,
+// schemes, userinfo, whitespace and control characters, and Unicode
+// look-alikes of the slash and backslash that a lenient parser might fold.
+// The raw value must be printable ASCII: a browser sends non-ASCII
+// percent-encoded, so anything else did not come from a link of ours. Paths
+// into the login flow itself are refused too, so that next can never build a
+// redirect loop.
 func SafeNext(raw string) string {
-	if raw == "" || len(raw) > 512 || raw[0] != '/' {
+	if raw == "" || len(raw) > 512 || raw[0] != '/' || strings.HasPrefix(raw, "//") {
 		return defaultNext
 	}
-	for _, r := range raw {
-		if r < 0x20 || r == 0x7f || r == '\\' || r == 0xfffd {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] <= ' ' || raw[i] >= 0x7f || raw[i] == '\\' {
 			return defaultNext
 		}
 	}
-	if strings.HasPrefix(raw, "//") {
-		return defaultNext
-	}
-	// Decode repeatedly: browsers and proxies may decode more than once.
+	// Decode repeatedly: browsers and proxies may decode more than once. A
+	// value still encoded after maxDecode rounds is refused, not trusted.
 	dec := raw
-	for range 3 {
+	for i := 0; ; i++ {
 		d, err := url.PathUnescape(dec)
 		if err != nil {
 			return defaultNext
@@ -34,10 +37,18 @@ func SafeNext(raw string) string {
 		if d == dec {
 			break
 		}
+		if i == maxDecode {
+			return defaultNext
+		}
 		dec = d
 	}
-	if !strings.HasPrefix(dec, "/") || strings.HasPrefix(dec, "//") || strings.ContainsAny(dec, "\\\x00\r\n\t") {
+	if !strings.HasPrefix(dec, "/") || strings.HasPrefix(dec, "//") || !utf8.ValidString(dec) {
 		return defaultNext
+	}
+	for _, r := range dec {
+		if r < 0x20 || r == 0x7f || r == '\\' || r == utf8.RuneError || slashLookalike(r) {
+			return defaultNext
+		}
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
@@ -47,4 +58,17 @@ func SafeNext(raw string) string {
 		return defaultNext
 	}
 	return raw
+}
+
+// maxDecode is how many layers of percent-encoding SafeNext looks through.
+const maxDecode = 4
+
+// slashLookalike reports runes that Unicode compatibility folding (IDNA,
+// NFKC) or a careless parser may turn into '/' or '\\'.
+func slashLookalike(r rune) bool {
+	switch r {
+	case '\u2044', '\u2215', '\u2216', '\u29F5', '\u29F8', '\u29F9', '\uFE68', '\uFF0F', '\uFF3C':
+		return true
+	}
+	return false
 }
