@@ -58,6 +58,20 @@ func New(t testing.TB) string {
 	return withDatabase(admin, name)
 }
 
+// NewEmpty creates an empty database with no schema (for migration tests).
+func NewEmpty(t testing.TB) string {
+	t.Helper()
+	admin := AdminURL(t)
+	name := "e_" + randomHex(8)
+	mustExec(t, admin, "CREATE DATABASE "+name)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = execCtx(ctx, admin, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
+	})
+	return withDatabase(admin, name)
+}
+
 // Open is New plus an open handle, closed at the end of the test.
 func Open(t testing.TB) *models.DB {
 	t.Helper()
