@@ -2,15 +2,10 @@ package handlers
 
 import (
 	"context"
-	"io/fs"
 	"net/http"
-	"path"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
-
-	"wxlogin/static"
 )
 
 // healthz says the process is alive; it touches nothing else.
@@ -27,32 +22,4 @@ func (h *Handler) readyz(c *gin.Context) {
 		return
 	}
 	c.String(http.StatusOK, "ready\n")
-}
-
-// staticFile serves embedded assets. URLs carry a content hash (?v=), so a
-// fingerprinted request may be cached for a year.
-func (h *Handler) staticFile(c *gin.Context) {
-	name := strings.TrimPrefix(path.Clean(c.Param("path")), "/")
-	b, err := fs.ReadFile(static.FS, name)
-	if err != nil {
-		h.errorPage(c, http.StatusNotFound, pageNotFound)
-		return
-	}
-	if c.Query("v") != "" {
-		c.Header("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		c.Header("Cache-Control", "public, max-age=300")
-	}
-	ct := "application/octet-stream"
-	switch path.Ext(name) {
-	case ".css":
-		ct = "text/css; charset=utf-8"
-	case ".svg":
-		ct = "image/svg+xml"
-	case ".png":
-		ct = "image/png"
-	case ".js":
-		ct = "text/javascript; charset=utf-8"
-	}
-	c.Data(http.StatusOK, ct, b)
 }

@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -46,37 +44,25 @@ type Message struct {
 // the static assets so their URLs can be cached forever.
 type renderer struct {
 	pages  map[string]*template.Template
-	assets map[string]string // name -> name?v=hash
+	assets map[string]*asset
 	bufs   sync.Pool
 	loc    *time.Location
 	self   string // our own host: avatar URLs there stay as they are
 }
 
 func newRenderer(baseHost string) (*renderer, error) {
-	r := &renderer{pages: map[string]*template.Template{}, assets: map[string]string{}, self: baseHost,
+	r := &renderer{pages: map[string]*template.Template{}, self: baseHost,
 		bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		loc = time.FixedZone("CST", 8*3600)
 	}
 	r.loc = loc
-	err = fs.WalkDir(static.FS, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(static.FS, path)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		r.assets[path] = "/static/" + path + "?v=" + hex.EncodeToString(sum[:6])
-		return nil
-	})
-	if err != nil {
+	if r.assets, err = loadAssets(static.FS); err != nil {
 		return nil, err
 	}
 	funcs := template.FuncMap{
-		"asset":      func(name string) string { return r.assets[name] },
+		"asset":      r.assetURL,
 		"avatarURL":  r.avatarURL,
 		"sexName":    sexName,
 		"langName":   langName,
@@ -137,6 +123,16 @@ func (h *Handler) renderTo(w http.ResponseWriter, r *http.Request, status int, p
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// assetURL is the fingerprinted URL of a static file; a name that does not
+// exist fails the page, so a typo shows in every test of that page.
+func (r *renderer) assetURL(name string) (string, error) {
+	a, ok := r.assets[name]
+	if !ok {
+		return "", fmt.Errorf("no static asset %q", name)
+	}
+	return a.url, nil
 }
 
 // avatarURL returns a safe image URL or "" (nothing rendered): only http(s),

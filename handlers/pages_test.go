@@ -1,0 +1,144 @@
+package handlers
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"wxlogin/models"
+)
+
+// strictCSPViolations finds markup that the pages' CSP (script-src 'self';
+// style-src 'self') would block, plus resources from other origins.
+var strictCSPViolations = []*regexp.Regexp{
+	regexp.MustCompile(`<script`), // no page needs script at all
+	regexp.MustCompile(`<style`),
+	regexp.MustCompile(`\sstyle=`),
+	regexp.MustCompile(`\son[a-z]+=`),
+	regexp.MustCompile(`(?:href|src)="javascript:`),
+	regexp.MustCompile(`<link[^>]*href="(?:[a-z]+:|//)`),
+}
+
+// renderedPages renders every user-facing page with realistic data.
+func renderedPages(t *testing.T, h *Handler) map[string]string {
+	t.Helper()
+	seen := time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC)
+	user := &models.User{
+		ID: 1, Nickname: `<script>alert("x")</script> & "Tom" 's`, Sex: 2, Province: "广东", City: "<b>City</b>",
+		Country: "中国", AvatarURL: "http://thirdwx.qlogo.cn/mmopen/abc/132", Language: "zh_CN",
+		CreatedAt: seen, LastLoginAt: &seen, LoginCount: 3,
+	}
+	render := func(page string, data templateData) string {
+		rec := httptest.NewRecorder()
+		h.renderTo(rec, httptest.NewRequest(http.MethodGet, "/", nil), http.StatusOK, page, data)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", page, rec.Code, rec.Body.String())
+		}
+		return rec.Body.String()
+	}
+	out := map[string]string{
+		"home":            render("home", templateData{}),
+		"home logged in":  render("home", templateData{User: user}),
+		"profile":         render("profile", templateData{User: user}),
+		"profile minimal": render("profile", templateData{User: &models.User{ID: 2}}),
+		"open_in_wechat": render("open_in_wechat", templateData{
+			EntryURL: "https://wx.example.com/wechat/entry?next=%2Fprofile",
+			QR:       qrSVG("https://wx.example.com/wechat/entry?next=%2Fprofile"),
+		}),
+	}
+	for key, m := range messages {
+		out["message "+key] = render("message", templateData{Message: m})
+	}
+	return out
+}
+
+func TestPagesAreStrictCSPAndAccessible(t *testing.T) {
+	h := pageHandler(t, map[string]string{"DATA_DIR": t.TempDir()})
+	for name, body := range renderedPages(t, h) {
+		t.Run(name, func(t *testing.T) {
+			for _, re := range strictCSPViolations {
+				if m := re.FindString(body); m != "" {
+					t.Errorf("violates the CSP: %q", m)
+				}
+			}
+			for _, want := range []string{`<html lang="zh-CN">`, `name="viewport"`, `<main`, `<h1`, `<title>`} {
+				if !strings.Contains(body, want) {
+					t.Errorf("lacks %q", want)
+				}
+			}
+			for _, img := range regexp.MustCompile(`<img[^>]*>`).FindAllString(body, -1) {
+				if !strings.Contains(img, ` alt="`) {
+					t.Errorf("image without alt text: %s", img)
+				}
+			}
+			for _, src := range regexp.MustCompile(`(?:src|href)="([^"]*)"`).FindAllStringSubmatch(body, -1) {
+				u := src[1]
+				if !strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "https://thirdwx.qlogo.cn/") {
+					t.Errorf("link or resource off-site: %q", u)
+				}
+			}
+		})
+	}
+}
+
+func TestPageContent(t *testing.T) {
+	h := pageHandler(t, map[string]string{"DATA_DIR": t.TempDir()})
+	pages := renderedPages(t, h)
+	tests := []struct {
+		page string
+		want []string
+		not  []string
+	}{
+		{"home", []string{"微信登录", `href="/wechat/entry?next=/profile"`}, []string{"查看我的资料"}},
+		{"home logged in", []string{"查看我的资料", `href="/profile"`, "&lt;script&gt;"}, []string{"<script>", `href="/wechat/entry`}},
+		{"profile", []string{
+			"&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;Tom&#34; &#39;s", "女", "中国 广东 &lt;b&gt;City&lt;/b&gt;",
+			"简体中文", "2026-03-04 13:06", "登录次数", `class="avatar"`, `src="https://thirdwx.qlogo.cn/mmopen/abc/132"`,
+			"刷新资料", `action="/logout"`, "退出登录",
+		}, []string{"<b>City</b>"}},
+		{"profile minimal", []string{"微信用户", "未知", `aria-label="没有头像"`}, nil},
+		{"open_in_wechat", []string{"请在微信中打开", "<svg", `role="img"`, "https://wx.example.com/wechat/entry?next=%2Fprofile"}, nil},
+		{"message cancelled", []string{"已取消登录", `href="/wechat/entry?next=/profile"`, "icon-info.svg"}, nil},
+		{"message wechat_busy", []string{"微信繁忙", "重试", "icon-waiting.svg"}, nil},
+		{"message internal", []string{"出错了", "icon-warn.svg"}, nil},
+		{"message snapshot", []string{"请打开完整页面", "前往访问"}, []string{"btn-primary"}},
+	}
+	for _, tt := range tests {
+		body, ok := pages[tt.page]
+		if !ok {
+			t.Fatalf("no page %q", tt.page)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s lacks %q", tt.page, w)
+			}
+		}
+		for _, n := range tt.not {
+			if strings.Contains(body, n) {
+				t.Errorf("%s must not contain %q", tt.page, n)
+			}
+		}
+	}
+}
+
+func TestSimulatorNoteOnlyInSimulatorMode(t *testing.T) {
+	for _, tt := range []struct {
+		vars map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"WECHAT_APPID": "wx0123456789abcdef", "WECHAT_SECRET": "s",
+			"SESSION_KEYS": strings.Repeat("01", 32), "TOKEN_KEY": strings.Repeat("02", 32)}, false},
+	} {
+		tt.vars["DATA_DIR"] = t.TempDir()
+		h := pageHandler(t, tt.vars)
+		rec := httptest.NewRecorder()
+		h.renderTo(rec, httptest.NewRequest(http.MethodGet, "/", nil), http.StatusOK, "home", templateData{})
+		if got := strings.Contains(rec.Body.String(), "开发模式"); got != tt.want {
+			t.Errorf("simulator %v: note shown %v", h.cfg.Simulator, got)
+		}
+	}
+}
