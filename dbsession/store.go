@@ -182,6 +182,27 @@ func (s *Store) PresentedID(r *http.Request) string {
 	return ""
 }
 
+// Reissue sends the browser a fresh cookie for the same session, signed
+// with the newest key, when the request's cookie verified only with an older
+// SESSION_KEYS entry. Read-only pages call it, so rotating the keys moves
+// every active browser to the new key without logging anybody out, and the
+// old key can be removed once the longest session has been seen again.
+func (s *Store) Reissue(r *http.Request, w http.ResponseWriter) error {
+	sess, err := s.Get(r, s.name)
+	if err != nil {
+		return err
+	}
+	m, ok := r.Context().Value(ctxKey{s.name}).(*meta)
+	if !ok || !m.reissue || sess.ID == "" || m.row == nil {
+		return nil
+	}
+	if err := s.writeCookie(w, sess.ID); err != nil {
+		return err
+	}
+	m.reissue = false
+	return nil
+}
+
 // HashID is how a session id is stored and compared: SHA-256, hex.
 func HashID(id string) string { return hashID(id) }
 

@@ -54,6 +54,9 @@ func (h *Handler) currentUser(c *gin.Context) (*models.User, *sessions.Session, 
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := h.sessions.Reissue(c.Request, c.Writer); err != nil {
+		h.log.WarnContext(c.Request.Context(), "re-issuing a session cookie", "err", err)
+	}
 	uid := sessionUserID(s)
 	if uid == 0 {
 		return nil, s, nil
