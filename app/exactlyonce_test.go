@@ -39,6 +39,15 @@ func race(t *testing.T, n int, do func(i int) (page, error)) []page {
 	return out
 }
 
+func countWhere(t *testing.T, a *App, table, where string) int64 {
+	t.Helper()
+	var n int64
+	if err := a.DB.Gorm.Raw("SELECT count(*) FROM " + table + " WHERE " + where).Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func countRows(t *testing.T, a *App, table string) int64 {
 	t.Helper()
 	var n int64
@@ -70,8 +79,8 @@ func TestFiftyIdenticalCallbacksOneExchange(t *testing.T) {
 		t.Fatalf("profile after the storm: %d", p.Status)
 	}
 	row, err := in.App.DB.ExchangeByCode(t.Context(), exchange.Hash(codeOf(t, cb)))
-	if err != nil || row.Status != models.StatusDone || row.Duplicates != 49 {
-		t.Fatalf("row: %+v %v; want done with 49 duplicates", row, err)
+	if err != nil || row.Status != models.StatusDone || row.Duplicates != 49 || row.Waits < 1 || row.Waits > 49 {
+		t.Fatalf("row: %+v %v; want done with 49 duplicates, some of which waited", row, err)
 	}
 }
 
@@ -281,6 +290,9 @@ func TestRejectedCodeRestartsOnceThen502(t *testing.T) {
 			p := e.login(b, in, "zhangsan")
 			if p.Status != http.StatusFound || !strings.HasPrefix(p.Location, "/wechat/entry?attempt=2") {
 				t.Fatalf("first rejection: %d %q; want silent restart", p.Status, p.Location)
+			}
+			if n := countWhere(t, in.App, "code_exchanges", "restarted AND errcode = "+fmtInt(errcode)); n != 1 {
+				t.Fatalf("%d rows marked restarted, want 1", n)
 			}
 			cb := e.authorize(b.get(in.URL+p.Location).Location, "zhangsan", "allow")
 			if p := b.get(cb); p.Status != http.StatusFound || p.Location != "/profile" {

@@ -17,6 +17,7 @@ func (g *Gate) follow(ctx context.Context, req Request, h hashes) (Result, error
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.MaxWait)
 	defer cancel()
 	poll := g.cfg.PollMin
+	waited := false
 	var (
 		subKey string
 		wake   <-chan struct{}
@@ -55,13 +56,13 @@ func (g *Gate) follow(ctx context.Context, req Request, h hashes) (Result, error
 			if row.UserID != nil {
 				res.UserID = *row.UserID
 			}
-			return g.duplicate(ctx, row.CodeHash, res, nil)
+			return g.duplicate(ctx, row.CodeHash, waited, res, nil)
 		case models.StatusFailed:
 			f := &Failed{Kind: deref(row.ErrorKind)}
 			if row.ErrCode != nil {
 				f.ErrCode = *row.ErrCode
 			}
-			return g.duplicate(ctx, row.CodeHash, Result{}, f)
+			return g.duplicate(ctx, row.CodeHash, waited, Result{}, f)
 		}
 		now := g.cfg.Now()
 		if now.After(row.LeaseUntil) {
@@ -69,6 +70,7 @@ func (g *Gate) follow(ctx context.Context, req Request, h hashes) (Result, error
 				return res, err
 			}
 		}
+		waited = true
 		if subKey != row.CodeHash {
 			unsub()
 			subKey = row.CodeHash

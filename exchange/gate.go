@@ -30,7 +30,8 @@ type Store interface {
 	FailExchange(ctx context.Context, codeHash, owner string, errcode int, kind string, at time.Time) error
 	TakeOverExchange(ctx context.Context, codeHash, owner string, now, leaseUntil time.Time) (bool, error)
 	AbandonExchange(ctx context.Context, codeHash string, now time.Time) (bool, error)
-	NoteDuplicate(ctx context.Context, codeHash string) error
+	NoteDuplicate(ctx context.Context, codeHash string, waited bool) error
+	MarkRestarted(ctx context.Context, codeHash string) error
 	RecordLogin(ctx context.Context, l models.Login) (int64, bool, error)
 }
 
@@ -216,7 +217,7 @@ func (g *Gate) Exchange(ctx context.Context, req Request) (Result, error) {
 			return g.follow(ctx, req, h)
 		}
 		g.cfg.Metrics.Waited("local", g.cfg.Now().Sub(start))
-		return g.duplicate(ctx, f.h.code, f.res, f.err)
+		return g.duplicate(ctx, f.h.code, true, f.res, f.err)
 	}
 	f = &flight{h: h, done: make(chan struct{})}
 	g.byCode[h.code] = f
@@ -264,11 +265,11 @@ func (g *Gate) land(f *flight, owned bool, res Result, err error) {
 }
 
 // duplicate turns an owner's outcome into a duplicate's answer and counts it.
-func (g *Gate) duplicate(ctx context.Context, codeHash string, res Result, err error) (Result, error) {
+func (g *Gate) duplicate(ctx context.Context, codeHash string, waited bool, res Result, err error) (Result, error) {
 	g.cfg.Metrics.Event("duplicate")
 	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	if nerr := g.store.NoteDuplicate(nctx, codeHash); nerr != nil {
+	if nerr := g.store.NoteDuplicate(nctx, codeHash, waited); nerr != nil {
 		g.cfg.Logger.WarnContext(ctx, "counting a duplicate callback failed", "err", nerr)
 	}
 	res.Duplicate = true
@@ -382,6 +383,13 @@ func classify(err error) (kind string, errcode int) {
 		}
 	}
 	return "unavailable", 0
+}
+
+// MarkRestarted records on the code's row that its login was restarted.
+func (g *Gate) MarkRestarted(ctx context.Context, code string) {
+	if err := g.store.MarkRestarted(ctx, Hash(code)); err != nil {
+		g.cfg.Logger.WarnContext(ctx, "marking a restarted login", "err", err)
+	}
 }
 
 // Replay reports where to send a browser, already logged in as userID, that

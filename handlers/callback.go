@@ -80,7 +80,7 @@ func (h *Handler) callback(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		h.callbackFailed(c, err, ls, found)
+		h.callbackFailed(c, err, code, ls, found)
 		return
 	}
 	if res.Disabled {
@@ -116,7 +116,7 @@ func (h *Handler) logIn(c *gin.Context, s *sessions.Session, userID int64, state
 }
 
 // callbackFailed maps the gate's errors to pages.
-func (h *Handler) callbackFailed(c *gin.Context, err error, ls loginState, found bool) {
+func (h *Handler) callbackFailed(c *gin.Context, err error, code string, ls loginState, found bool) {
 	var failed *exchange.Failed
 	switch {
 	case errors.Is(err, exchange.ErrForeign), errors.Is(err, exchange.ErrUnknown):
@@ -134,6 +134,7 @@ func (h *Handler) callbackFailed(c *gin.Context, err error, ls loginState, found
 			// WeChat rejected a code this app never exchanged (or its owner
 			// vanished): start over once, silently. attempt=2 bounds it.
 			h.metrics.Restarts.Inc()
+			h.gate.MarkRestarted(c.Request.Context(), code)
 			next := defaultNext
 			if found {
 				next = ls.Next

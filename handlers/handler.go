@@ -29,6 +29,7 @@ type Store interface {
 type Gate interface {
 	Exchange(ctx context.Context, req exchange.Request) (exchange.Result, error)
 	Replay(ctx context.Context, code string, userID int64) (string, bool)
+	MarkRestarted(ctx context.Context, code string)
 }
 
 // Deps are everything the handlers need.

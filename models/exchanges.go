@@ -31,6 +31,8 @@ type CodeExchange struct {
 	Attempts    int        `gorm:"column:attempts"`
 	Takeovers   int        `gorm:"column:takeovers"`
 	Duplicates  int        `gorm:"column:duplicates"`
+	Waits       int        `gorm:"column:waits"`
+	Restarted   bool       `gorm:"column:restarted"`
 	UserID      *int64     `gorm:"column:user_id"`
 	OpenID      *string    `gorm:"column:openid"`
 	ErrCode     *int       `gorm:"column:errcode"`
@@ -142,10 +144,20 @@ func (db *DB) AbandonExchange(ctx context.Context, codeHash string, now time.Tim
 	return res.RowsAffected == 1, res.Error
 }
 
-// NoteDuplicate counts a duplicate callback absorbed by a row.
-func (db *DB) NoteDuplicate(ctx context.Context, codeHash string) error {
+// NoteDuplicate counts a duplicate callback absorbed by a row, and whether
+// it had to wait for the exchange to finish.
+func (db *DB) NoteDuplicate(ctx context.Context, codeHash string, waited bool) error {
+	set := map[string]any{"duplicates": gorm.Expr("duplicates + 1")}
+	if waited {
+		set["waits"] = gorm.Expr("waits + 1")
+	}
+	return db.Gorm.WithContext(ctx).Model(&CodeExchange{}).Where("code_hash = ?", codeHash).UpdateColumns(set).Error
+}
+
+// MarkRestarted records that the login of a rejected code was restarted.
+func (db *DB) MarkRestarted(ctx context.Context, codeHash string) error {
 	return db.Gorm.WithContext(ctx).Model(&CodeExchange{}).Where("code_hash = ?", codeHash).
-		UpdateColumn("duplicates", gorm.Expr("duplicates + 1")).Error
+		UpdateColumn("restarted", true).Error
 }
 
 // CountExchanges counts rows, all or of one status.
