@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"wxlogin/app"
+	wxconfig "wxlogin/config"
+	"wxlogin/testdb"
+	"wxlogin/wechatsim"
+)
+
+// world is a simulator on its own server and n wxlogin instances sharing
+// one fresh Postgres database, each on its own loopback port — the shape
+// bench.sh runs, in-process.
+type world struct {
+	sim  *wechatsim.Sim
+	simU string
+	urls []string
+}
+
+func newWorld(t *testing.T, n int) *world {
+	t.Helper()
+	sim := wechatsim.New(wechatsim.Options{})
+	simSrv := httptest.NewServer(sim.Handler())
+	t.Cleanup(simSrv.Close)
+	db := testdb.New(t)
+	w := &world{sim: sim, simU: simSrv.URL}
+	for i := range n {
+		srv := httptest.NewUnstartedServer(nil)
+		base := "http://" + srv.Listener.Addr().String()
+		vars := map[string]string{
+			"DATABASE_URL": db, "BASE_URL": base, "WECHAT_APPID": sim.AppID(), "WECHAT_SECRET": sim.Secret(),
+			"WECHAT_OAUTH_URL": simSrv.URL, "WECHAT_API_URL": simSrv.URL, "INSTANCE_ID": "load" + string(rune('a'+i)),
+			"SESSION_KEYS": strings.Repeat("01", 32), "TOKEN_KEY": strings.Repeat("02", 32), "DATA_DIR": t.TempDir(),
+		}
+		cfg, err := wxconfig.Load(func(k string) string { return vars[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := app.New(context.Background(), cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		a.Start(ctx)
+		srv.Config.Handler = a.Handler
+		srv.Start()
+		t.Cleanup(func() { srv.Close(); cancel(); _ = a.Close() })
+		w.urls = append(w.urls, base)
+	}
+	return w
+}
+
+func (w *world) storm(t *testing.T, extra ...string) *Result {
+	t.Helper()
+	args := append([]string{"-url", strings.Join(w.urls, ","), "-sim", w.simU, "-progress", "0"}, extra...)
+	cfg, err := parseFlags(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := storm(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestStormLogsEveryoneInExactlyOnce(t *testing.T) {
+	cases := []struct {
+		name      string
+		instances int
+		args      []string
+	}{
+		{"one instance, doubles of both variants", 1, []string{"-c", "8", "-n", "40", "-dup", "0.5", "-variant", "mix", "-latency", "30ms"}},
+		{"two instances, every login doubled", 2, []string{"-c", "6", "-n", "30", "-dup", "1", "-variant", "B", "-latency", "30ms"}},
+		{"snsapi_base, no doubles", 1, []string{"-c", "4", "-n", "12", "-dup", "0", "-scope", "snsapi_base", "-latency", "0"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, tc.instances)
+			res := w.storm(t, tc.args...)
+			if res.Logins.Failed != 0 || res.Logins.OK == 0 {
+				t.Fatalf("logins ok %d failed %d: %v", res.Logins.OK, res.Logins.Failed, res.Logins.FailedByReason)
+			}
+			if !res.Exchanges.ExactlyOnce {
+				t.Fatalf("exchanges %+v", res.Exchanges)
+			}
+			if st := w.sim.Stats(); st.CodesExchangedMoreThanOnce != 0 || st.Exchanges != res.Exchanges.LoginsWithCode {
+				t.Fatalf("simulator's own view: %+v, logins with a code %d", st, res.Exchanges.LoginsWithCode)
+			}
+			if res.HTTP5xx.Browser != 0 {
+				t.Fatalf("browsers saw %d 5xx", res.HTTP5xx.Browser)
+			}
+			if res.Server.Instances != tc.instances {
+				t.Fatalf("scraped /metrics of %d instances, want %d", res.Server.Instances, tc.instances)
+			}
+			doubled := res.Logins.Duplicated
+			measured := res.DuplicateAfterOwner.All.N + res.Logins.FirstNeverOwned
+			if measured != doubled {
+				t.Fatalf("%d double callbacks but %d measured or counted as never owned", doubled, measured)
+			}
+		})
+	}
+}
+
+func TestStormOverTwoInstancesCrossesThem(t *testing.T) {
+	w := newWorld(t, 2)
+	res := w.storm(t, "-c", "4", "-n", "20", "-dup", "1", "-latency", "30ms")
+	if res.DuplicateAfterOwner.CrossInstance.N == 0 {
+		t.Fatal("round-robin over two instances never sent a duplicate to the other instance")
+	}
+	if res.Exchanges.PerLogin != 1 {
+		t.Fatalf("exchanges per login %v", res.Exchanges.PerLogin)
+	}
+}
+
+func TestReportWritesTargetsAndKeepsNotes(t *testing.T) {
+	w := newWorld(t, 1)
+	dir := t.TempDir()
+	args := []string{"-url", w.urls[0], "-sim", w.simU, "-progress", "0", "-c", "2", "-n", "6", "-json", dir + "/r.json"}
+	if code := run(args, io.Discard, io.Discard); code != 0 && code != 1 {
+		t.Fatalf("run exit %d", code)
+	}
+	md := dir + "/B.md"
+	if err := writeFile(md, "old generated text\n"+notesMarker+"\n## Notes\n\nhand-written finding\n"); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if code := reportCmd([]string{"-run", "1 instance=" + dir + "/r.json", "-meta", "CPU=2 cores", "-keep", md}, &out, io.Discard); code != 0 {
+		t.Fatalf("report exit %d", code)
+	}
+	got := out.String()
+	for _, want := range []string{"# Benchmarks", "| CPU | 2 cores |", "complete logins per second", "≥ 1000 complete logins/s on one instance",
+		"callback p99 within 25 ms of the floor", notesMarker, "hand-written finding"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(got, "old generated text") {
+		t.Error("report kept the old generated part")
+	}
+}
+
+func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }

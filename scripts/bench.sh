@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# bench.sh — what `make bench` runs: a reproducible login storm on this machine.
+#
+# Starts a throwaway Postgres (scripts/with-postgres.sh), the WeChat simulator
+# (cmd/wechat-sim) and wxlogin built production-shaped (WECHAT_APPID pointing
+# at the standalone simulator, fixed test keys, a fresh database per run), then
+# drives it with cmd/wxlogin-load: first one instance, then two instances
+# sharing the database. A CPU profile of an instance is taken over pprof's
+# loopback listener (PPROF_ADDR) during each run, and the CPU time of every
+# process (wxlogin, Postgres, simulator, load tool, everything else on the
+# machine) is sampled from /proc. The results are written to docs/BENCHMARKS.md;
+# its "Notes" section (after the NOTES marker) is kept as it is.
+#
+# Settings (environment; defaults are the issue's targets):
+#   BENCH_BROWSERS=200   concurrent virtual browsers
+#   BENCH_LATENCY=50ms   simulator latency per WeChat call
+#   BENCH_DUP=0.3        fraction of logins with Android's double callback (A/B mixed)
+#   BENCH_DURATION=30s   measured time per run (after BENCH_WARMUP=5s)
+#   BENCH_SCOPE=         snsapi_base or snsapi_userinfo (empty: wxlogin's default, snsapi_userinfo)
+#   BENCH_RUNS="1 2"     instance counts to run
+#   BENCH_GO=1           also run the Go micro-benchmarks (go test -bench, -benchmem)
+#   BENCH_OUT=docs/BENCHMARKS.md   ("-" for stdout only)
+#   BENCH_KEEP=          a directory to keep logs, profiles and JSON in (default: a temp dir, removed)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+  exec scripts/with-postgres.sh "$0" "$@"
+fi
+
+BROWSERS=${BENCH_BROWSERS:-200}
+LATENCY=${BENCH_LATENCY:-50ms}
+DUP=${BENCH_DUP:-0.3}
+DURATION=${BENCH_DURATION:-30s}
+WARMUP=${BENCH_WARMUP:-5s}
+SCOPE=${BENCH_SCOPE:-}
+RUNS=${BENCH_RUNS:-1 2}
+GOBENCH=${BENCH_GO:-1}
+OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+for tool in go psql python3 curl; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool is needed (install it and retry)"
+done
+
+if [ -n "${BENCH_KEEP:-}" ]; then
+  work=$BENCH_KEEP
+  mkdir -p "$work"
+else
+  work=$(mktemp -d "${TMPDIR:-/tmp}/wxlogin-bench.XXXXXX")
+fi
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  [ -n "${BENCH_KEEP:-}" ] || rm -rf -- "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# cpu_ticks PID...: user+system clock ticks of the processes; a Postgres
+# postmaster also brings its exited children's (cutime+cstime).
+cpu_ticks() {
+  local t=0 pid v
+  for pid in "$@"; do
+    v=$(awk '{print $14+$15+$16+$17}' "/proc/$pid/stat" 2>/dev/null) || continue
+    t=$((t + v))
+  done
+  echo "$t"
+}
+machine_busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+pg_pids() {
+  local pm
+  pm=$(head -n 1 "$PGTEST_DATADIR/postmaster.pid")
+  echo "$pm" $(pgrep -P "$pm" || true)
+}
+
+say "building wxlogin, wechat-sim and wxlogin-load"
+mkdir -p "$work/bin"
+go build -o "$work/bin/" ./cmd/wxlogin ./cmd/wechat-sim ./cmd/wxlogin-load
+bin=$work/bin
+
+APPID=wxbench000000000001
+SECRET=benchsecret0000000000000000000001
+SESSION_KEYS=0101010101010101010101010101010101010101010101010101010101010101
+TOKEN_KEY=0202020202020202020202020202020202020202020202020202020202020202
+
+sim_port=$(free_port)
+SIM=http://127.0.0.1:$sim_port
+WECHAT_APPID=$APPID WECHAT_SECRET=$SECRET "$bin/wechat-sim" -listen "127.0.0.1:$sim_port" >"$work/sim.log" 2>&1 &
+sim_pid=$!
+pids+=("$sim_pid")
+
+wait_ready() {
+  local url=$1 i
+  for i in $(seq 1 150); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  die "$url did not become ready; see $work/*.log"
+}
+wait_ready "$SIM/healthz"
+
+# start_instance NAME DB_URL: starts wxlogin; sets inst_pid, inst_url, inst_pprof.
+start_instance() {
+  local name=$1 db=$2 port pport
+  port=$(free_port)
+  pport=$(free_port)
+  LISTEN_ADDR=127.0.0.1:$port BASE_URL=http://127.0.0.1:$port DATABASE_URL=$db \
+    WECHAT_APPID=$APPID WECHAT_SECRET=$SECRET WECHAT_OAUTH_URL=$SIM WECHAT_API_URL=$SIM \
+    SESSION_KEYS=$SESSION_KEYS TOKEN_KEY=$TOKEN_KEY INSTANCE_ID=$name PPROF_ADDR=127.0.0.1:$pport \
+    DATA_DIR=$work/data-$name \
+    "$bin/wxlogin" serve >"$work/$name.log" 2>&1 &
+  inst_pid=$!
+  pids+=("$inst_pid")
+  inst_url=http://127.0.0.1:$port
+  inst_pprof=http://127.0.0.1:$pport
+  wait_ready "$inst_url/readyz"
+}
+
+secs() { # "30s" / "1m" -> seconds (integer)
+  python3 -c 'import re,sys; s=sys.argv[1]; u={"ms":0.001,"s":1,"m":60,"h":3600}; print(int(sum(float(n)*u[x] for n,x in re.findall(r"([\d.]+)(ms|s|m|h)", s))))' "$1"
+}
+dur_s=$(secs "$DURATION")
+warm_s=$(secs "$WARMUP")
+prof_s=$((dur_s > 8 ? dur_s - 4 : dur_s))
+
+run_args=()
+report_runs=()
+status=0
+for n in $RUNS; do
+  label="$n instance"
+  [ "$n" -gt 1 ] && label="$n instances"
+  db=bench_$n
+  psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+  dburl=${TEST_DATABASE_URL%/postgres*}/$db?sslmode=disable
+  urls=()
+  inst_pids=()
+  first_pprof=""
+  for i in $(seq 1 "$n"); do
+    start_instance "wx$n-$i" "$dburl"
+    urls+=("$inst_url")
+    inst_pids+=("$inst_pid")
+    [ -n "$first_pprof" ] || first_pprof=$inst_pprof
+  done
+  url_list=$(IFS=,; echo "${urls[*]}")
+  say "run: $label ($url_list), $BROWSERS browsers, latency $LATENCY, dup $DUP, ${WARMUP} warm-up + $DURATION"
+
+  t0=$(date +%s.%N)
+  wx0=$(cpu_ticks "${inst_pids[@]}")
+  pg0=$(cpu_ticks $(pg_pids))
+  sim0=$(cpu_ticks "$sim_pid")
+  m0=$(machine_busy_ticks)
+  "$bin/wxlogin-load" -url "$url_list" -sim "$SIM" -c "$BROWSERS" -d "$DURATION" -warmup "$WARMUP" \
+    -latency "$LATENCY" -dup "$DUP" -variant mix ${SCOPE:+-scope "$SCOPE"} \
+    -json "$work/run$n.json" >"$work/run$n.txt" 2>"$work/run$n.progress" &
+  load_pid=$!
+  ( sleep $((warm_s + 2)) && curl -fsS -o "$work/run$n.cpu.pprof" "$first_pprof/debug/pprof/profile?seconds=$prof_s" ) &
+  prof_pid=$!
+  load_status=0
+  wait "$load_pid" || load_status=$?
+  wait "$prof_pid" || say "CPU profile of run $n failed"
+  t1=$(date +%s.%N)
+  wx1=$(cpu_ticks "${inst_pids[@]}")
+  pg1=$(cpu_ticks $(pg_pids))
+  sim1=$(cpu_ticks "$sim_pid")
+  m1=$(machine_busy_ticks)
+  cat "$work/run$n.txt" >&2
+  [ "$load_status" -eq 0 ] || { say "run $n: correctness targets missed (exit $load_status)"; status=1; }
+  hz=$(getconf CLK_TCK)
+  python3 - "$work/run$n.cpu.json" "$t0" "$t1" "$hz" "$wx0" "$wx1" "$pg0" "$pg1" "$sim0" "$sim1" "$m0" "$m1" "$(nproc)" <<'PY'
+import json, sys
+out, t0, t1, hz = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+v = [float(x) for x in sys.argv[5:13]]
+cores = int(sys.argv[13])
+d = lambda a, b: (b - a) / hz
+json.dump({"wall_seconds": t1 - t0, "cores": cores, "wxlogin": d(v[0], v[1]), "postgres": d(v[2], v[3]),
+           "simulator": d(v[4], v[5]), "machine_busy": d(v[6], v[7])}, open(out, "w"), indent=2)
+PY
+  if [ -s "$work/run$n.cpu.pprof" ]; then
+    go tool pprof -top -nodecount=1000000 "$bin/wxlogin" "$work/run$n.cpu.pprof" >"$work/run$n.top.txt" 2>/dev/null || true
+  fi
+  report_runs+=(-run "$label=$work/run$n.json,$work/run$n.cpu.json,$work/run$n.top.txt")
+  for p in "${inst_pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+done
+
+gobench_args=()
+if [ "$GOBENCH" = 1 ]; then
+  say "Go micro-benchmarks (go test -bench . -benchmem)"
+  pkgs=$(ls -d ./*/ | while read -r d; do ls "$d"*_bench_test.go >/dev/null 2>&1 && echo "$d"; done)
+  if [ -n "$pkgs" ]; then
+    # shellcheck disable=SC2086
+    go test -count=1 -run '^$' -bench . -benchmem -benchtime="${BENCH_GOTIME:-2s}" $pkgs | tee "$work/gobench.txt" >&2 || status=1
+    gobench_args=(-gobench "$work/gobench.txt")
+  fi
+fi
+
+pgv=$(psql "$TEST_DATABASE_URL" -Atc 'SHOW server_version' | awk '{print $1}')
+cpu_model=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
+mem=$(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)
+dest=$OUT
+[ "$OUT" != "-" ] || dest=/dev/stdout
+"$bin/wxlogin-load" report \
+  -meta "CPU=$(nproc) cores, ${cpu_model:-unknown}" \
+  -meta "Memory=$mem" \
+  -meta "OS=$(uname -sr)" \
+  -meta "Go=$(go env GOVERSION)" \
+  -meta "PostgreSQL=$pgv (scripts/with-postgres.sh: fsync=off, synchronous_commit=off, shared_buffers=128MB)" \
+  -meta "Commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')" \
+  -meta "Date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
+  -command "make bench   # = scripts/bench.sh; BENCH_* variables in its header" \
+  "${report_runs[@]}" "${gobench_args[@]}" -keep "$OUT" -o "$dest"
+[ "$OUT" = "-" ] || say "wrote $OUT"
+exit "$status"
