@@ -34,10 +34,10 @@ func rawDo(t *testing.T, method, rawURL, cookie string, body io.Reader, hdr http
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("User-Agent", androidUA)
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	req.Header.Set("User-Agent", androidUA)
 	if cookie != "" {
 		req.Header.Set("Cookie", cookie)
 	}

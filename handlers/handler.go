@@ -112,6 +112,7 @@ func (h *Handler) Router() http.Handler {
 	// Fetch-metadata based CSRF protection); same-origin forms pass.
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		h.setSecurityHeaders(w.Header())
 		h.renderTo(w, req, http.StatusForbidden, "message", templateData{Message: messages[pageForbidden]})
 	}))
 	return cop.Handler(r)

@@ -72,20 +72,24 @@ func (h *Handler) observe() gin.HandlerFunc {
 // securityHeaders sets the headers every response carries. No page uses
 // inline script; the only images from elsewhere are WeChat avatars (https).
 func (h *Handler) securityHeaders() gin.HandlerFunc {
-	secure := h.cfg.Secure()
 	return func(c *gin.Context) {
-		hd := c.Writer.Header()
-		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "+
-			"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("X-Frame-Options", "DENY")
-		// The callback URL carries the code: never let it leak in a Referer.
-		hd.Set("Referrer-Policy", "no-referrer")
-		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if secure {
-			hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-		}
+		h.setSecurityHeaders(c.Writer.Header())
 		c.Next()
+	}
+}
+
+// setSecurityHeaders is securityHeaders for responses written outside the
+// router too (the cross-origin refusal).
+func (h *Handler) setSecurityHeaders(hd http.Header) {
+	hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "+
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	// The callback URL carries the code: never let it leak in a Referer.
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if h.cfg.Secure() {
+		hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	}
 }
 
