@@ -1,0 +1,62 @@
+package models
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// UserRow is one line of the admin user list: the user without tokens, plus
+// the number of live sessions, computed in the same query.
+type UserRow struct {
+	ID           int64      `gorm:"column:id"`
+	OpenID       string     `gorm:"column:openid"`
+	UnionID      *string    `gorm:"column:unionid"`
+	Nickname     string     `gorm:"column:nickname"`
+	AvatarURL    string     `gorm:"column:avatar_url"`
+	Disabled     bool       `gorm:"column:disabled"`
+	CreatedAt    time.Time  `gorm:"column:created_at"`
+	LastLoginAt  *time.Time `gorm:"column:last_login_at"`
+	LoginCount   int        `gorm:"column:login_count"`
+	LiveSessions int64      `gorm:"column:live_sessions"`
+}
+
+// EscapeLike makes s match itself literally inside a LIKE pattern that uses
+// ESCAPE '\': a search for "50%_off" must not match everything.
+func EscapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// SearchUsers returns one page of users whose nickname (any case), openid or
+// unionid contains q, newest first, and how many match in all. The search
+// text is a bound parameter with its wildcards escaped; the page is two
+// statements whatever its size (no query per row).
+func (db *DB) SearchUsers(ctx context.Context, q string, offset, limit int, now time.Time) ([]UserRow, int64, error) {
+	base := func() *gorm.DB {
+		tx := db.Gorm.WithContext(ctx).Table("users")
+		if q != "" {
+			pat := "%" + EscapeLike(q) + "%"
+			lower := "%" + EscapeLike(strings.ToLower(q)) + "%"
+			tx = tx.Where(`LOWER(users.nickname) LIKE ? ESCAPE '\' OR users.openid LIKE ? ESCAPE '\' OR users.unionid LIKE ? ESCAPE '\'`,
+				lower, pat, pat)
+		}
+		return tx
+	}
+	var total int64
+	if err := base().Count(&total).Error; err != nil {
+		return nil, 0, err
+	}
+	var rows []UserRow
+	err := base().Select(`users.id, users.openid, users.unionid, users.nickname, users.avatar_url, users.disabled,
+	        users.created_at, users.last_login_at, users.login_count,
+	        (SELECT COUNT(*) FROM sessions s WHERE s.user_id = users.id AND s.expires_at > ?) AS live_sessions`, now.UTC()).
+		Order("users.id DESC").Offset(offset).Limit(limit).Scan(&rows).Error
+	return rows, total, err
+}
+
+// SetAdminLastLogin records a successful admin login.
+func (db *DB) SetAdminLastLogin(ctx context.Context, id int64, at time.Time) error {
+	return db.Gorm.WithContext(ctx).Model(&Admin{}).Where("id = ?", id).Update("last_login_at", at.UTC()).Error
+}

@@ -1,0 +1,88 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"wxlogin/migrations"
+)
+
+// Dashboard holds the admin dashboard's numbers.
+type Dashboard struct {
+	UsersTotal int64 `gorm:"column:users_total"`
+	UsersToday int64 `gorm:"column:users_today"`
+	UsersWeek  int64 `gorm:"column:users_week"`
+	Logins24h  int64 `gorm:"column:logins_24h"`
+	Duplicates int64 `gorm:"column:duplicates"`
+}
+
+// FailureCount is how often exchanges failed with one errcode and kind.
+type FailureCount struct {
+	ErrCode int    `gorm:"column:errcode"`
+	Kind    string `gorm:"column:kind"`
+	N       int64  `gorm:"column:n"`
+}
+
+// Bucket is one bar of a chart: a time slot (the bucket's start) and counts.
+type Bucket struct {
+	Slot  int64 `gorm:"column:slot"`  // seconds since the epoch (shifted by the offset) / size
+	Total int64 `gorm:"column:total"` // rows in the slot
+	Hits  int64 `gorm:"column:hits"`  // rows that match the chart's condition
+}
+
+// DashboardCounts counts users (all, created since today, since weekStart),
+// successful logins since since24h, and the duplicate callbacks absorbed by
+// every exchange still kept.
+func (db *DB) DashboardCounts(ctx context.Context, today, weekStart, since24h time.Time) (*Dashboard, error) {
+	var d Dashboard
+	err := db.Gorm.WithContext(ctx).Raw(`SELECT
+	        (SELECT COUNT(*) FROM users) AS users_total,
+	        (SELECT COUNT(*) FROM users WHERE created_at >= ?) AS users_today,
+	        (SELECT COUNT(*) FROM users WHERE created_at >= ?) AS users_week,
+	        (SELECT COUNT(*) FROM code_exchanges WHERE status = 'done' AND created_at >= ?) AS logins_24h,
+	        (SELECT COALESCE(SUM(duplicates), 0) FROM code_exchanges) AS duplicates`,
+		today.UTC(), weekStart.UTC(), since24h.UTC()).Scan(&d).Error
+	return &d, err
+}
+
+// FailuresByErrCode groups the failed exchanges since since by errcode and
+// kind, most frequent first.
+func (db *DB) FailuresByErrCode(ctx context.Context, since time.Time) ([]FailureCount, error) {
+	var out []FailureCount
+	err := db.Gorm.WithContext(ctx).Raw(`SELECT COALESCE(errcode, 0) AS errcode, COALESCE(error_kind, '') AS kind, COUNT(*) AS n
+	        FROM code_exchanges WHERE status = 'failed' AND created_at >= ?
+	        GROUP BY COALESCE(errcode, 0), COALESCE(error_kind, '') ORDER BY n DESC, errcode LIMIT 50`, since.UTC()).Scan(&out).Error
+	return out, err
+}
+
+// LoginsPerSlot counts exchanges since since in slots of size (e.g. an hour);
+// Hits are the successful ones. offset shifts slot boundaries from UTC to a
+// local zone (seconds east of UTC), so a day slot starts at local midnight.
+// Slots without rows are absent.
+func (db *DB) LoginsPerSlot(ctx context.Context, since time.Time, size time.Duration, offset int) ([]Bucket, error) {
+	return db.slots(ctx, since, size, offset, "status = 'done'")
+}
+
+// DuplicatesPerSlot is LoginsPerSlot where Hits are the exchanges that
+// absorbed at least one duplicate callback.
+func (db *DB) DuplicatesPerSlot(ctx context.Context, since time.Time, size time.Duration, offset int) ([]Bucket, error) {
+	return db.slots(ctx, since, size, offset, "duplicates > 0")
+}
+
+func (db *DB) slots(ctx context.Context, since time.Time, size time.Duration, offset int, cond string) ([]Bucket, error) {
+	secs := int64(size / time.Second)
+	if secs <= 0 {
+		return nil, fmt.Errorf("slot size %v", size)
+	}
+	// size and offset are integers from our own code, never from a request.
+	slot := fmt.Sprintf("CAST(FLOOR((EXTRACT(EPOCH FROM created_at) + %d) / %d) AS BIGINT)", offset, secs)
+	if db.Dialect == migrations.SQLite {
+		slot = fmt.Sprintf("((CAST(strftime('%%s', created_at) AS INTEGER) + %d) / %d)", offset, secs)
+	}
+	var out []Bucket
+	err := db.Gorm.WithContext(ctx).Raw(`SELECT `+slot+` AS slot, COUNT(*) AS total,
+	        SUM(CASE WHEN `+cond+` THEN 1 ELSE 0 END) AS hits
+	        FROM code_exchanges WHERE created_at >= ? GROUP BY 1 ORDER BY 1`, since.UTC()).Scan(&out).Error
+	return out, err
+}
