@@ -1,0 +1,182 @@
+// Package admin serves the operators' pages under /admin: a login of their
+// own (separate cookie and session, bcrypt, lockout), a dashboard with
+// server-drawn charts, users, the login log, menu setup and the audit log.
+// Every state change is a POST carrying a per-session CSRF token, on top of
+// the router's cross-origin protection; every action lands in audit_log.
+package admin
+
+import (
+	"context"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"wxlogin/config"
+	"wxlogin/dbsession"
+	"wxlogin/models"
+	"wxlogin/wechat"
+)
+
+// Sealer opens the WeChat tokens stored encrypted (tokencrypt.Sealer).
+type Sealer interface {
+	Seal(plaintext, additional []byte) ([]byte, error)
+	Open(ciphertext, additional []byte) ([]byte, error)
+}
+
+// Policy is the admin login throttle. The zero value picks the defaults.
+type Policy struct {
+	// AccountMax failed attempts per account within Window lock the account.
+	AccountMax int
+	// IPMax failed attempts from one client address within Window lock it.
+	IPMax int
+	// Window is how long failures are remembered.
+	Window time.Duration
+	// LockFor is how long a lock lasts; it always runs out.
+	LockFor time.Duration
+	// SlowStep is the extra wait per recent failure before a wrong password
+	// is answered (on top of bcrypt's own cost), capped at SlowMax.
+	SlowStep, SlowMax time.Duration
+}
+
+// DefaultPolicy: 5 wrong passwords per account or 20 per address within 15
+// minutes lock that account or address for 15 minutes.
+var DefaultPolicy = Policy{
+	AccountMax: 5, IPMax: 20, Window: 15 * time.Minute, LockFor: 15 * time.Minute,
+	SlowStep: 250 * time.Millisecond, SlowMax: 2 * time.Second,
+}
+
+// Deps are what the admin pages need.
+type Deps struct {
+	Config *config.Config
+	DB     *models.DB
+	WeChat *wechat.Client
+	Sealer Sealer
+	Logger *slog.Logger
+	// Now is the clock of sessions, throttle and dashboard; nil: time.Now.
+	Now func() time.Time
+	// Policy is the login throttle; zero: DefaultPolicy.
+	Policy Policy
+	// Sleep waits before answering a wrong password; nil: a timer that
+	// respects ctx. Tests pass a no-op.
+	Sleep func(ctx context.Context, d time.Duration)
+	// QR renders a QR code of a URL as inline SVG; nil: the menu page shows
+	// the URL only.
+	QR func(string) template.HTML
+}
+
+// Admin serves the admin pages.
+type Admin struct {
+	cfg      *config.Config
+	db       *models.DB
+	wx       *wechat.Client
+	sealer   Sealer
+	log      *slog.Logger
+	now      func() time.Time
+	policy   Policy
+	sleep    func(ctx context.Context, d time.Duration)
+	qr       func(string) template.HTML
+	sessions *dbsession.Store
+	tmpl     *renderer
+}
+
+// New builds the admin pages with their own session store (kind "admin",
+// cookie wxl_admin on path /admin, ADMIN_IDLE_TIMEOUT and ADMIN_MAX_AGE).
+func New(d Deps) (*Admin, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Policy == (Policy{}) {
+		d.Policy = DefaultPolicy
+	}
+	if d.Sleep == nil {
+		d.Sleep = sleepCtx
+	}
+	store, err := dbsession.New(d.DB, dbsession.Config{
+		Kind: "admin", CookieName: "wxl_admin", Path: "/admin", Keys: d.Config.SessionKeys,
+		Secure: d.Config.Secure(), Idle: d.Config.AdminIdle, MaxAge: d.Config.AdminMaxAge, Now: d.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	r, err := newRenderer()
+	if err != nil {
+		return nil, err
+	}
+	return &Admin{
+		cfg: d.Config, db: d.DB, wx: d.WeChat, sealer: d.Sealer, log: d.Logger.With("component", "admin"),
+		now: d.Now, policy: d.Policy, sleep: d.Sleep, qr: d.QR, sessions: store, tmpl: r,
+	}, nil
+}
+
+// Sessions is the admin session store.
+func (a *Admin) Sessions() *dbsession.Store { return a.sessions }
+
+// Route is one admin route. Tests walk Routes() so that none escapes the
+// access-control checks.
+type Route struct {
+	Method, Path string
+	Public       bool // reachable without an admin session (the login form)
+}
+
+// routeTable is every admin route and its handler. Reads are GETs; every
+// change is a POST behind requireAdmin's CSRF check.
+var routeTable = []struct {
+	Route
+	h func(*Admin, *gin.Context)
+}{
+	{Route{http.MethodGet, "/admin/login", true}, (*Admin).loginPage},
+	{Route{http.MethodPost, "/admin/login", true}, (*Admin).loginSubmit},
+	{Route{http.MethodGet, "/admin", false}, (*Admin).dashboard},
+	{Route{http.MethodGet, "/admin/", false}, (*Admin).dashboard},
+	{Route{http.MethodPost, "/admin/logout", false}, (*Admin).logout},
+	{Route{http.MethodGet, "/admin/users", false}, (*Admin).users},
+	{Route{http.MethodGet, "/admin/users/:id", false}, (*Admin).user},
+	{Route{http.MethodPost, "/admin/users/:id/disable", false}, (*Admin).userAction},
+	{Route{http.MethodPost, "/admin/users/:id/enable", false}, (*Admin).userAction},
+	{Route{http.MethodPost, "/admin/users/:id/end-sessions", false}, (*Admin).userAction},
+	{Route{http.MethodPost, "/admin/users/:id/refresh", false}, (*Admin).userAction},
+	{Route{http.MethodGet, "/admin/logins", false}, (*Admin).logins},
+	{Route{http.MethodGet, "/admin/menu", false}, (*Admin).menu},
+	{Route{http.MethodGet, "/admin/audit", false}, (*Admin).audit},
+}
+
+// Routes lists every admin route.
+func Routes() []Route {
+	out := make([]Route, len(routeTable))
+	for i, r := range routeTable {
+		out[i] = r.Route
+	}
+	return out
+}
+
+// Register mounts the admin routes on g, the router's /admin group
+// (handlers.Deps.Admin).
+func (a *Admin) Register(g *gin.RouterGroup) {
+	auth := g.Group("", a.requireAdmin)
+	for _, r := range routeTable {
+		h := r.h
+		handler := func(c *gin.Context) { h(a, c) }
+		path := strings.TrimPrefix(r.Path, "/admin")
+		if r.Public {
+			g.Handle(r.Method, path, handler)
+		} else {
+			auth.Handle(r.Method, path, handler)
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,106 @@
+package admin
+
+import (
+	"html/template"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"wxlogin/handlers"
+)
+
+type check struct {
+	OK   bool
+	Text string
+}
+
+type menuData struct {
+	EntryURL    string
+	QR          template.HTML
+	Next        string
+	NextRefused bool // the asked-for next was not a safe local path
+	Scope       string
+	NextChoices []option
+	Scopes      []option
+	Domain      string
+	RedirectURI string
+	BaseURL     string
+	Checks      []check
+}
+
+// menu shows the URL to put in the Official Account's menu (for a chosen
+// next page and scope), its QR code, and whether BASE_URL is fit for WeChat.
+func (a *Admin) menu(c *gin.Context) {
+	q, ok := strictQuery(c, "next", "scope")
+	if !ok {
+		a.fail(c, http.StatusBadRequest, msgBadRequest)
+		return
+	}
+	d := menuData{
+		Next: "/profile", Scope: q.Get("scope"),
+		NextChoices: []option{{"/profile", "我的资料 /profile"}, {"/", "首页 /"}},
+		Scopes: []option{{"", "默认（" + a.cfg.WeChatScope + "）"},
+			{"snsapi_base", "snsapi_base 静默授权，只取 openid"},
+			{"snsapi_userinfo", "snsapi_userinfo 弹出授权页，取昵称头像"}},
+		Domain: a.cfg.BaseURL.Hostname(), RedirectURI: a.cfg.RedirectURI(), BaseURL: a.cfg.BaseURL.String(),
+	}
+	if n := q.Get("next"); n != "" {
+		if safe := handlers.SafeNext(n); safe == n {
+			d.Next = n
+		} else {
+			d.NextRefused = true
+		}
+	}
+	switch d.Scope {
+	case "", "snsapi_base", "snsapi_userinfo":
+	default:
+		a.fail(c, http.StatusBadRequest, msgBadRequest)
+		return
+	}
+	// "/" may stand unescaped in a query; the URL stays readable for the
+	// person pasting it.
+	d.EntryURL = strings.TrimRight(a.cfg.BaseURL.String(), "/") + "/wechat/entry?next=" +
+		strings.ReplaceAll(url.QueryEscape(d.Next), "%2F", "/")
+	if d.Scope != "" {
+		d.EntryURL += "&scope=" + d.Scope
+	}
+	if a.qr != nil {
+		d.QR = a.qr(d.EntryURL)
+	}
+	d.Checks = a.baseURLChecks()
+	a.render(c, http.StatusOK, "menu", pageData{Title: "菜单设置", Nav: "menu", Data: d})
+}
+
+// baseURLChecks says whether BASE_URL can work as WeChat's authorization
+// domain (网页授权域名): https, a registered domain name, no port.
+func (a *Admin) baseURLChecks() []check {
+	u := a.cfg.BaseURL
+	host := u.Hostname()
+	var out []check
+	if u.Scheme == "https" {
+		out = append(out, check{true, "BASE_URL 使用 https，Cookie 带 Secure 标记。"})
+	} else {
+		out = append(out, check{false, "BASE_URL 不是 https：Cookie 无法加 Secure 标记，登录态可能在网络上被窃听。正式上线前请改用 https。"})
+	}
+	switch {
+	case host == "localhost" || strings.HasSuffix(host, ".localhost"):
+		out = append(out, check{false, "BASE_URL 指向 localhost：手机上的微信访问不到，只能用于本机开发。"})
+	case net.ParseIP(host) != nil:
+		out = append(out, check{false, "BASE_URL 是 IP 地址：微信的网页授权域名必须是已备案的域名，不能填 IP。"})
+	default:
+		out = append(out, check{true, "BASE_URL 是域名 " + host + "。"})
+	}
+	if p := u.Port(); p != "" && !(u.Scheme == "https" && p == "443") && !(u.Scheme == "http" && p == "80") {
+		out = append(out, check{false, "BASE_URL 带端口 " + p + "：微信的网页授权域名不支持端口号，请通过 80/443 对外提供服务（例如在反向代理后面）。"})
+	}
+	if u.Path != "" && u.Path != "/" {
+		out = append(out, check{true, "BASE_URL 带路径 " + u.Path + "：授权域名只填域名部分即可。"})
+	}
+	if a.cfg.Simulator {
+		out = append(out, check{false, "当前是开发模式（未设置 WECHAT_APPID），登录走内置的微信模拟器，不会连接真正的微信。"})
+	}
+	return out
+}

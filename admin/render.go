@@ -1,0 +1,259 @@
+package admin
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"wxlogin/models"
+	"wxlogin/reqid"
+	"wxlogin/static"
+	"wxlogin/templates"
+	"wxlogin/wechat"
+)
+
+// pageData is what every admin page gets.
+type pageData struct {
+	Title     string
+	Nav       string // the menu entry to highlight
+	Admin     *models.Admin
+	CSRF      string
+	Simulator bool
+	RequestID string
+	Flash     *flash
+	Message   *message
+	Data      any
+}
+
+// flash is a one-line result shown above a page after a POST (carried in the
+// redirect's query as a fixed code, never as free text).
+type flash struct {
+	OK   bool
+	Text string
+}
+
+// message is the content of an admin message page (403, 404, 429, ...).
+type message struct {
+	Title, Text string
+	BackURL     string
+	BackLabel   string
+}
+
+// renderer holds every admin page parsed once, sharing the admin layout.
+type renderer struct {
+	pages  map[string]*template.Template
+	assets map[string]string
+	loc    *time.Location
+	bufs   sync.Pool
+}
+
+func newRenderer() (*renderer, error) {
+	r := &renderer{pages: map[string]*template.Template{}, assets: map[string]string{},
+		bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		loc = time.FixedZone("CST", 8*3600)
+	}
+	r.loc = loc
+	// The same fingerprints as the user pages: /static/ serves both.
+	err = fs.WalkDir(static.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(static.FS, path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		r.assets[path] = "/static/" + path + "?v=" + hex.EncodeToString(sum[:6])
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{
+		"asset":      func(name string) string { return r.assets[name] },
+		"avatarURL":  avatarURL,
+		"fmtTime":    r.fmtTime,
+		"fmtTimePtr": r.fmtTimePtr,
+		"describe":   wechat.Describe,
+		"kindName":   kindName,
+		"statusName": statusName,
+		"actionName": actionName,
+		"intPtr":     func(p *int) int { return deref(p) },
+		"strPtr":     func(p *string) string { return deref(p) },
+		"pct":        func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
+	}
+	base, err := template.New("").Funcs(funcs).ParseFS(templates.AdminFS, "admin/_*.html")
+	if err != nil {
+		return nil, err
+	}
+	files, err := fs.Glob(templates.AdminFS, "admin/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(f, "admin/"), ".html")
+		if strings.HasPrefix(name, "_") {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(templates.AdminFS, f)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", f, err)
+		}
+		r.pages[name] = t
+	}
+	return r, nil
+}
+
+// render executes a page into a buffer first, so a template error becomes a
+// clean 500 instead of half a page.
+func (a *Admin) render(c *gin.Context, status int, page string, d pageData) {
+	t, ok := a.tmpl.pages[page]
+	if !ok {
+		a.log.Error("unknown admin page", "page", page)
+		c.String(http.StatusInternalServerError, "internal error")
+		c.Abort()
+		return
+	}
+	d.Simulator = a.cfg.Simulator
+	d.RequestID = reqid.From(c.Request.Context())
+	if d.Admin == nil {
+		if adm, ok := c.Get(ctxAdmin); ok {
+			d.Admin = adm.(*models.Admin)
+		}
+	}
+	if d.CSRF == "" {
+		d.CSRF = c.GetString(ctxCSRF)
+	}
+	buf := a.tmpl.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer a.tmpl.bufs.Put(buf)
+	if err := t.ExecuteTemplate(buf, "layout", d); err != nil {
+		a.log.ErrorContext(c.Request.Context(), "rendering admin page", "page", page, "err", err)
+		c.String(http.StatusInternalServerError, "internal error")
+		c.Abort()
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// fail renders a message page with status and stops the chain.
+func (a *Admin) fail(c *gin.Context, status int, m message) {
+	if m.BackURL == "" {
+		m.BackURL, m.BackLabel = "/admin", "返回概览"
+	}
+	if status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", "5")
+	}
+	a.render(c, status, "message", pageData{Title: m.Title, Message: &m})
+	c.Abort()
+}
+
+var (
+	msgBadRequest  = message{Title: "请求无效", Text: "参数不完整或格式不对。"}
+	msgNotFound    = message{Title: "找不到", Text: "这个页面或用户不存在。"}
+	msgForbidden   = message{Title: "请求被拒绝", Text: "安全校验没有通过（页面可能已过期）。请回到页面刷新后重新操作。"}
+	msgUnavailable = message{Title: "服务暂时不可用", Text: "数据库暂时无法访问，请稍后再试。"}
+)
+
+// unavailable answers 503 when the database fails.
+func (a *Admin) unavailable(c *gin.Context, err error) {
+	a.log.ErrorContext(c.Request.Context(), "admin: database error", "err", err)
+	a.fail(c, http.StatusServiceUnavailable, msgUnavailable)
+}
+
+func (r *renderer) fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(r.loc).Format("2006-01-02 15:04:05")
+}
+
+func (r *renderer) fmtTimePtr(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return r.fmtTime(*t)
+}
+
+// avatarURL returns a safe image URL or "": only http(s), and WeChat's http
+// avatars are upgraded to https so the page stays secure.
+func avatarURL(raw string) string {
+	if raw == "" || len(raw) > 1024 {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return ""
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if h := u.Hostname(); h != "localhost" && h != "127.0.0.1" {
+			u.Scheme = "https"
+		}
+	default:
+		return ""
+	}
+	return u.String()
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func statusName(s string) string {
+	switch s {
+	case models.StatusDone:
+		return "成功"
+	case models.StatusFailed:
+		return "失败"
+	case models.StatusPending:
+		return "进行中"
+	}
+	return s
+}
+
+// kindName explains the exchange gate's failure kinds.
+func kindName(k string) string {
+	switch k {
+	case "":
+		return "—"
+	case "rejected":
+		return "code 被拒"
+	case "unavailable":
+		return "微信不可用"
+	case "wechat":
+		return "微信报错"
+	case "snapshot":
+		return "快照页用户"
+	case "store":
+		return "存储失败"
+	case "abandoned":
+		return "处理中断"
+	}
+	return k
+}
+
+func actionName(a string) string {
+	if n, ok := actionNames[a]; ok {
+		return n
+	}
+	return a
+}

@@ -1,0 +1,243 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"wxlogin/exchange"
+	"wxlogin/models"
+	"wxlogin/wechat"
+)
+
+// maxSearch bounds the search text.
+const maxSearch = 100
+
+type usersData struct {
+	Query string
+	Users []models.UserRow
+	Pager pager
+}
+
+// users lists and searches users (nickname, openid or unionid contains the
+// text), newest first, a bounded page at a time.
+func (a *Admin) users(c *gin.Context) {
+	q, ok := strictQuery(c, "q", "page", "size")
+	if !ok {
+		a.fail(c, http.StatusBadRequest, msgBadRequest)
+		return
+	}
+	page, size, ok := pageParams(q)
+	text := strings.TrimSpace(q.Get("q"))
+	if !ok || len([]rune(text)) > maxSearch {
+		a.fail(c, http.StatusBadRequest, msgBadRequest)
+		return
+	}
+	q.Set("q", text)
+	rows, total, err := a.db.SearchUsers(c.Request.Context(), text, (page-1)*size, size, a.now())
+	if err != nil {
+		a.unavailable(c, err)
+		return
+	}
+	d := usersData{Query: text, Users: rows, Pager: newPager("/admin/users", q, page, size, total, len(rows))}
+	a.render(c, http.StatusOK, "users", pageData{Title: "用户", Nav: "users", Data: d})
+}
+
+type userData struct {
+	User       *models.User
+	Logins     []models.ExchangeRow
+	LoginTotal int64
+	Sessions   []models.Session
+	Privileges string
+}
+
+// user shows one user: profile, avatar, recent logins, live sessions and the
+// actions.
+func (a *Admin) user(c *gin.Context) {
+	u, ok := a.loadUser(c)
+	if !ok {
+		return
+	}
+	q, ok := strictQuery(c, "done", "n", "wxerr", "fail")
+	if !ok {
+		a.fail(c, http.StatusBadRequest, msgBadRequest)
+		return
+	}
+	ctx := c.Request.Context()
+	logins, total, err := a.db.ListExchanges(ctx, models.ExchangeFilter{UserID: u.ID}, 0, 20)
+	if err != nil {
+		a.unavailable(c, err)
+		return
+	}
+	sess, err := a.db.UserSessions(ctx, u.ID, a.now())
+	if err != nil {
+		a.unavailable(c, err)
+		return
+	}
+	d := userData{User: u, Logins: logins, LoginTotal: total, Sessions: sess}
+	a.render(c, http.StatusOK, "user", pageData{Title: userTitle(u), Nav: "users", Flash: userFlash(q), Data: d})
+}
+
+func userTitle(u *models.User) string {
+	if u.Nickname != "" {
+		return u.Nickname
+	}
+	return "用户 " + strconv.FormatInt(u.ID, 10)
+}
+
+// userFlash turns the fixed result codes of a redirect into a sentence.
+func userFlash(q map[string][]string) *flash {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	switch get("done") {
+	case "disabled":
+		return &flash{OK: true, Text: "已停用该用户，并结束了他的所有会话。"}
+	case "enabled":
+		return &flash{OK: true, Text: "已启用该用户。"}
+	case "ended":
+		n, _ := strconv.Atoi(get("n"))
+		return &flash{OK: true, Text: "已结束该用户的 " + strconv.Itoa(max(n, 0)) + " 个会话。"}
+	case "refreshed":
+		return &flash{OK: true, Text: "已从微信刷新资料。"}
+	}
+	if s := get("wxerr"); s != "" {
+		if code, err := strconv.Atoi(s); err == nil {
+			return &flash{Text: "刷新失败：微信返回错误码 " + strconv.Itoa(code) + "（" + wechat.Describe(code) + "）。"}
+		}
+	}
+	switch get("fail") {
+	case "notoken":
+		return &flash{Text: "刷新失败：没有保存该用户的 refresh_token。请让用户重新登录一次。"}
+	case "decrypt":
+		return &flash{Text: "刷新失败：无法解密保存的令牌（TOKEN_KEY 是否更换过？）。请让用户重新登录一次。"}
+	case "mismatch":
+		return &flash{Text: "刷新失败：微信返回的 openid 与该用户不符。"}
+	case "store":
+		return &flash{Text: "刷新失败：保存资料时数据库出错，请稍后再试。"}
+	}
+	return nil
+}
+
+// loadUser reads the :id of the path; a bad or unknown id is a 404 page.
+func (a *Admin) loadUser(c *gin.Context) (*models.User, bool) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		a.fail(c, http.StatusNotFound, msgNotFound)
+		return nil, false
+	}
+	u, err := a.db.UserByID(c.Request.Context(), id)
+	if errors.Is(err, models.ErrNotFound) {
+		a.fail(c, http.StatusNotFound, msgNotFound)
+		return nil, false
+	}
+	if err != nil {
+		a.unavailable(c, err)
+		return nil, false
+	}
+	return u, true
+}
+
+// userAction runs one of the user page's buttons, records it in the audit
+// log and goes back to the user page with the result (POST, redirect, GET).
+func (a *Admin) userAction(c *gin.Context) {
+	u, ok := a.loadUser(c)
+	if !ok {
+		return
+	}
+	adm := c.MustGet(ctxAdmin).(*models.Admin)
+	ctx := c.Request.Context()
+	target := "user:" + strconv.FormatInt(u.ID, 10) + " " + u.OpenID
+	back := "/admin/users/" + strconv.FormatInt(u.ID, 10)
+	switch action := c.FullPath()[strings.LastIndex(c.FullPath(), "/")+1:]; action {
+	case "disable", "enable":
+		if err := a.db.SetUserDisabled(ctx, u.ID, action == "disable"); err != nil {
+			a.unavailable(c, err)
+			return
+		}
+		a.record(c, adm, "user_"+action, target, "")
+		c.Redirect(http.StatusSeeOther, back+"?done="+action+"d")
+	case "end-sessions":
+		n, err := a.db.DeleteUserSessions(ctx, u.ID)
+		if err != nil {
+			a.unavailable(c, err)
+			return
+		}
+		a.record(c, adm, "user_end_sessions", target, "结束 "+strconv.FormatInt(n, 10)+" 个会话")
+		c.Redirect(http.StatusSeeOther, back+"?done=ended&n="+strconv.FormatInt(n, 10))
+	case "refresh":
+		res := a.refreshProfile(ctx, u)
+		a.record(c, adm, "user_refresh", target, res.detail)
+		c.Redirect(http.StatusSeeOther, back+"?"+res.query)
+	default:
+		a.fail(c, http.StatusNotFound, msgNotFound)
+	}
+}
+
+// refreshResult is how a refresh ended: the redirect's query and the audit detail.
+type refreshResult struct{ query, detail string }
+
+// refreshProfile fetches the user's profile again with the stored refresh
+// token: refresh_token for a new access token, then userinfo. WeChat's
+// errcode, if any, is shown with its meaning; tokens never leave this function.
+func (a *Admin) refreshProfile(ctx context.Context, u *models.User) refreshResult {
+	if len(u.RefreshTokenEnc) == 0 {
+		return refreshResult{"fail=notoken", "失败：没有 refresh_token"}
+	}
+	ad := []byte(u.OpenID)
+	rt, err := a.sealer.Open(u.RefreshTokenEnc, ad)
+	if err != nil {
+		a.log.WarnContext(ctx, "admin refresh: cannot open the stored refresh token", "user_id", u.ID, "err", err)
+		return refreshResult{"fail=decrypt", "失败：无法解密令牌"}
+	}
+	wxFail := func(err error) refreshResult {
+		code, ok := wechat.ErrCode(err)
+		if !ok {
+			code = wechat.ErrCodeUnavailable
+		}
+		a.log.WarnContext(ctx, "admin refresh: WeChat refused", "user_id", u.ID, "errcode", code, "err", err)
+		return refreshResult{"wxerr=" + strconv.Itoa(code),
+			"失败：errcode " + strconv.Itoa(code) + "（" + wechat.Describe(code) + "）"}
+	}
+	tok, err := a.wx.RefreshToken(ctx, string(rt))
+	if err != nil {
+		return wxFail(err)
+	}
+	if tok.OpenID != "" && tok.OpenID != u.OpenID {
+		return refreshResult{"fail=mismatch", "失败：openid 不符"}
+	}
+	info, err := a.wx.UserInfo(ctx, tok.AccessToken, u.OpenID, "zh_CN")
+	if err != nil {
+		return wxFail(err)
+	}
+	now := a.now().UTC()
+	accessEnc, err := a.sealer.Seal([]byte(tok.AccessToken), ad)
+	if err != nil {
+		return refreshResult{"fail=store", "失败：加密令牌出错"}
+	}
+	// WeChat's refresh keeps the refresh token (and its 30-day life); store
+	// it again only if it changed.
+	var refreshEnc []byte
+	var refreshExp time.Time
+	if tok.RefreshToken != "" && tok.RefreshToken != string(rt) {
+		if refreshEnc, err = a.sealer.Seal([]byte(tok.RefreshToken), ad); err != nil {
+			return refreshResult{"fail=store", "失败：加密令牌出错"}
+		}
+		refreshExp = now.Add(30 * 24 * time.Hour)
+	}
+	p := exchange.ProfileOf(info, "zh_CN")
+	err = a.db.UpdateProfile(ctx, u.ID, *p, info.UnionID, accessEnc, now.Add(time.Duration(tok.ExpiresIn)*time.Second), refreshEnc, refreshExp)
+	if err != nil {
+		a.log.ErrorContext(ctx, "admin refresh: storing the profile", "user_id", u.ID, "err", err)
+		return refreshResult{"fail=store", "失败：保存出错"}
+	}
+	return refreshResult{"done=refreshed", "成功"}
+}
