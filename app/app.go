@@ -13,6 +13,7 @@ import (
 	"os"
 	"time"
 
+	"wxlogin/admin"
 	"wxlogin/config"
 	"wxlogin/dbsession"
 	"wxlogin/exchange"
@@ -37,6 +38,8 @@ type Options struct {
 	Gate func(*exchange.Config)
 	// Now overrides the clock of sessions and the gate.
 	Now func() time.Time
+	// Admin adjusts the admin pages (tests: no slow-down, lockout policy).
+	Admin func(*admin.Deps)
 }
 
 // App is a wired wxlogin instance.
@@ -120,9 +123,18 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	adeps := admin.Deps{Config: cfg, DB: db, WeChat: a.WeChat, Sealer: sealer, Logger: log, Now: now}
+	if o.Admin != nil {
+		o.Admin(&adeps)
+	}
+	adm, err := admin.New(adeps)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	h, err := handlers.New(handlers.Deps{
 		Config: cfg, Store: db, Gate: a.Gate, WeChat: a.WeChat, Sessions: a.Sessions,
-		Metrics: a.Metrics, Logger: log, Simulator: simHandler, Now: now,
+		Metrics: a.Metrics, Logger: log, Simulator: simHandler, Now: now, Admin: adm.Register,
 	})
 	if err != nil {
 		_ = db.Close()
