@@ -111,7 +111,7 @@ func (a *Admin) loginSubmit(c *gin.Context) {
 	ctx := c.Request.Context()
 	now := a.now()
 	p := a.policy
-	ipKey := "ip:" + c.ClientIP()
+	ipKey := AddressKey(c.ClientIP())
 	ipT, err := a.db.ThrottleAttempt(ctx, ipKey, now, p.Window, p.LockFor, p.IPMax)
 	if err != nil {
 		a.unavailable(c, err)
@@ -122,7 +122,7 @@ func (a *Admin) loginSubmit(c *gin.Context) {
 		a.locked(c, *ipT.LockedUntil)
 		return
 	}
-	acctKey := "acct:" + strings.ToLower(username)
+	acctKey := AccountKey(username)
 	acT, err := a.db.ThrottleAttempt(ctx, acctKey, now, p.Window, p.LockFor, p.AccountMax)
 	if err != nil {
 		a.unavailable(c, err)
@@ -200,6 +200,13 @@ func (a *Admin) loginSubmit(c *gin.Context) {
 		HttpOnly: true, Secure: a.cfg.Secure(), SameSite: http.SameSiteStrictMode})
 	c.Redirect(http.StatusSeeOther, next)
 }
+
+// AccountKey is the login_throttle key of an admin account. Names differing
+// only in case share it, so case games do not multiply the attempts.
+func AccountKey(username string) string { return "acct:" + strings.ToLower(username) }
+
+// AddressKey is the login_throttle key of a client address.
+func AddressKey(ip string) string { return "ip:" + ip }
 
 // justLocked reports whether this attempt is the one that set the lock: the
 // lock ends exactly LockFor after now (to the database's precision).

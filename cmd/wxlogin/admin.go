@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	adminpages "wxlogin/admin"
 	"wxlogin/config"
 	"wxlogin/models"
 )
@@ -19,7 +20,7 @@ import (
 // admin manages admin accounts from the command line.
 func admin(ctx context.Context, cfg *config.Config, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "wxlogin admin: want create, list, disable or enable")
+		fmt.Fprintln(stderr, "wxlogin admin: want create, list, disable, enable or unlock")
 		return 2
 	}
 	sub, args := args[0], args[1:]
@@ -27,6 +28,7 @@ func admin(ctx context.Context, cfg *config.Config, args []string, stdin io.Read
 	fs.SetOutput(stderr)
 	username := fs.String("username", "", "admin user name")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input")
+	ip := fs.String("ip", "", "unlock: also release this client address")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -107,9 +109,45 @@ func admin(ctx context.Context, cfg *config.Config, args []string, stdin io.Read
 		}
 		fmt.Fprintf(stdout, "admin %q %sd\n", *username, sub)
 		return 0
+	case "unlock":
+		return unlock(ctx, db, *username, *ip, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "wxlogin admin: unknown subcommand %q\n", sub)
 	return 2
+}
+
+// unlock releases the login lockout of an account (and optionally of a client
+// address) at once, for the operator who cannot wait for it to run out.
+func unlock(ctx context.Context, db *models.DB, username, ip string, stdout, stderr io.Writer) int {
+	if username == "" && ip == "" {
+		fmt.Fprintln(stderr, "wxlogin admin unlock: --username or --ip is required")
+		return 2
+	}
+	if username != "" {
+		found, err := db.ThrottleClear(ctx, adminpages.AccountKey(username))
+		if err != nil {
+			fmt.Fprintf(stderr, "wxlogin admin unlock: %v\n", err)
+			return 1
+		}
+		if found {
+			fmt.Fprintf(stdout, "admin %q: failed logins forgotten, lock released\n", username)
+		} else {
+			fmt.Fprintf(stdout, "admin %q: was not locked\n", username)
+		}
+	}
+	if ip != "" {
+		found, err := db.ThrottleClear(ctx, adminpages.AddressKey(ip))
+		if err != nil {
+			fmt.Fprintf(stderr, "wxlogin admin unlock: %v\n", err)
+			return 1
+		}
+		if found {
+			fmt.Fprintf(stdout, "address %s: failed logins forgotten, lock released\n", ip)
+		} else {
+			fmt.Fprintf(stdout, "address %s: was not locked\n", ip)
+		}
+	}
+	return 0
 }
 
 func validUsername(u string) error {

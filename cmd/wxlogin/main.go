@@ -6,6 +6,7 @@
 //	wxlogin admin list
 //	wxlogin admin disable --username NAME
 //	wxlogin admin enable --username NAME
+//	wxlogin admin unlock --username NAME [--ip ADDR]
 //
 // Configuration comes from the environment (see README.md).
 package main
@@ -64,7 +65,8 @@ const usage = `usage:
   wxlogin admin create --username NAME --password-stdin
   wxlogin admin list
   wxlogin admin disable --username NAME
-  wxlogin admin enable --username NAME`
+  wxlogin admin enable --username NAME
+  wxlogin admin unlock --username NAME [--ip ADDR]`
 
 func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 	log := app.NewLogger(cfg, stderr)
