@@ -153,11 +153,11 @@ func (a *App) Start(ctx context.Context) {
 	go a.housekeeping(ctx)
 }
 
-// Serve listens on cfg.ListenAddr until ctx ends, then shuts down gracefully:
-// it stops accepting, lets in-flight requests (and so exchanges) finish
-// within the deadline, and returns.
-func (a *App) Serve(ctx context.Context, shutdownTimeout time.Duration) error {
-	srv := &http.Server{
+// Server is the http.Server Serve runs, with the production timeouts and
+// header limit (requests with more than MaxHeaderBytes of headers get 431);
+// tests serve it on their own listener.
+func (a *App) Server() *http.Server {
+	return &http.Server{
 		Addr:              a.Config.ListenAddr,
 		Handler:           a.Handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -167,6 +167,13 @@ func (a *App) Serve(ctx context.Context, shutdownTimeout time.Duration) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
+}
+
+// Serve listens on cfg.ListenAddr until ctx ends, then shuts down gracefully:
+// it stops accepting, lets in-flight requests (and so exchanges) finish
+// within the deadline, and returns.
+func (a *App) Serve(ctx context.Context, shutdownTimeout time.Duration) error {
+	srv := a.Server()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	a.Log.Info("wxlogin listening", "addr", a.Config.ListenAddr, "base_url", a.Config.BaseURL.String(),

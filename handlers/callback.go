@@ -31,6 +31,13 @@ func (h *Handler) callback(c *gin.Context) {
 		h.errorPage(c, http.StatusBadRequest, pageBadState)
 		return
 	}
+	// Both are checked before any I/O: junk costs no database round trip.
+	// An empty code is WeChat's "denied", handled below.
+	if code != "" && !validCode(code) {
+		h.loginOutcome("bad_request")
+		h.errorPage(c, http.StatusBadRequest, pageBadRequest)
+		return
+	}
 	s, err := h.session(c)
 	if err != nil {
 		h.unavailable(c, err)
@@ -44,11 +51,6 @@ func (h *Handler) callback(c *gin.Context) {
 		}
 		h.loginOutcome("cancelled")
 		h.errorPage(c, http.StatusOK, pageCancelled)
-		return
-	}
-	if !validCode(code) {
-		h.loginOutcome("bad_request")
-		h.errorPage(c, http.StatusBadRequest, pageBadRequest)
 		return
 	}
 	browser := h.sessions.PresentedID(c.Request)
