@@ -211,10 +211,10 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 type wechatTransport struct {
 	next http.RoundTripper
 
-	mu        sync.Mutex
-	hold      chan struct{}
+	mu         sync.Mutex
+	hold       chan struct{}
 	releasedBy string
-	panicNext bool
+	panicNext  bool
 }
 
 func (w *wechatTransport) client(c *http.Client) *http.Client {
