@@ -1,0 +1,110 @@
+package dbsession_test
+
+import (
+	"context"
+	"encoding/gob"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"wxlogin/dbsession"
+	"wxlogin/models"
+	"wxlogin/testdb"
+)
+
+// What a login does to its session, on real Postgres: load it from the
+// cookie (every request), start one (the menu entry), and replace it with a
+// fresh id carrying the user (the callback).
+
+type benchState struct {
+	State, Next, Scope string
+	Created            int64
+}
+
+func benchStore(b *testing.B) (*dbsession.Store, *models.DB) {
+	db := testdb.Open(b)
+	s, err := dbsession.New(db, dbsession.Config{
+		Kind: "user", CookieName: "wxl_session", Keys: [][]byte{make([]byte, 32)},
+		Idle: 7 * 24 * time.Hour, MaxAge: 30 * 24 * time.Hour,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, db
+}
+
+func benchRequest(cookie *http.Cookie) *http.Request {
+	r := httptest.NewRequestWithContext(context.Background(), http.MethodGet, "http://127.0.0.1/wechat/callback", nil)
+	r.Header.Set("User-Agent", "Mozilla/5.0 (Linux; Android 13; wv) MicroMessenger/8.0.47")
+	if cookie != nil {
+		r.AddCookie(cookie)
+	}
+	return r
+}
+
+// benchStart is the menu entry: a new session holding a login state.
+func benchStart(b *testing.B, s *dbsession.Store) *http.Cookie {
+	r, w := benchRequest(nil), httptest.NewRecorder()
+	sess, err := s.Get(r, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sess.Values["login"] = []benchState{{State: "0123456789abcdef0123456789abcdef", Next: "/profile", Scope: "snsapi_userinfo", Created: time.Now().Unix()}}
+	if err := sess.Save(r, w); err != nil {
+		b.Fatal(err)
+	}
+	cs := w.Result().Cookies()
+	if len(cs) != 1 {
+		b.Fatalf("%d cookies", len(cs))
+	}
+	return cs[0]
+}
+
+func BenchmarkSession(b *testing.B) {
+	s, db := benchStore(b)
+	uid, _, err := db.RecordLogin(context.Background(), models.Login{OpenID: "obench", At: time.Now()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("start", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			benchStart(b, s)
+		}
+	})
+	b.Run("load", func(b *testing.B) {
+		c := benchStart(b, s)
+		b.ReportAllocs()
+		for b.Loop() {
+			sess, err := s.Get(benchRequest(c), "")
+			if err != nil || sess.IsNew {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("login", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			b.StopTimer()
+			c := benchStart(b, s)
+			b.StartTimer()
+			r, w := benchRequest(c), httptest.NewRecorder()
+			sess, err := s.Get(r, "")
+			if err != nil || sess.IsNew {
+				b.Fatal(err)
+			}
+			if err := s.Renew(r, sess); err != nil {
+				b.Fatal(err)
+			}
+			sess.Values[dbsession.UserIDKey] = uid
+			delete(sess.Values, "login")
+			if err := sess.Save(r, w); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// gob needs the state type registered, as handlers registers its own.
+func init() { gob.Register([]benchState{}) }
