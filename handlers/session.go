@@ -74,8 +74,20 @@ func (h *Handler) currentUser(c *gin.Context) (*models.User, *sessions.Session, 
 	return u, s, nil
 }
 
-// unavailable answers 503 when the database cannot be reached.
+// statusClientClosed is nginx's "client closed request": what the access
+// log and metrics record when the browser left before the answer.
+const statusClientClosed = 499
+
+// unavailable answers 503 when the database cannot be reached. A query that
+// failed only because the browser went away is no outage: Android WeChat
+// aborts its first callback, and in a login storm the abort can arrive
+// before the server got to the request. That is recorded as 499, without
+// an error line or a 5xx that would page someone.
 func (h *Handler) unavailable(c *gin.Context, err error) {
+	if c.Request.Context().Err() != nil {
+		c.AbortWithStatus(statusClientClosed)
+		return
+	}
 	h.log.ErrorContext(c.Request.Context(), "database unavailable", "err", err)
 	h.errorPage(c, http.StatusServiceUnavailable, pageUnavailable)
 }
