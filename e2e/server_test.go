@@ -13,6 +13,7 @@ import (
 
 	"wxlogin/app"
 	"wxlogin/config"
+	"wxlogin/reqid"
 	"wxlogin/testdb"
 	"wxlogin/wechat"
 	"wxlogin/wechatsim"
@@ -55,7 +56,7 @@ func startServer(t *testing.T, m mode) *server {
 	base := "http://" + srv.Listener.Addr().String()
 	s := &server{t: t, URL: base, Clock: &clock{}, Logs: &syncBuffer{}, callbacks: &callbackLog{},
 		wx: &wechatTransport{}}
-	log := slog.New(slog.NewTextHandler(s.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(reqid.Handler{Handler: slog.NewTextHandler(s.Logs, &slog.HandlerOptions{Level: slog.LevelDebug})})
 	vars := map[string]string{
 		"DATABASE_URL": testdb.New(t), "BASE_URL": base, "DATA_DIR": t.TempDir(),
 		"SIM_DOUBLE_CALLBACK": "off", "INSTANCE_ID": "e2e",
