@@ -7,6 +7,7 @@
 //	wxlogin admin disable --username NAME
 //	wxlogin admin enable --username NAME
 //	wxlogin admin unlock --username NAME [--ip ADDR]
+//	wxlogin rotate-token-key                             re-seal stored tokens with the first TOKEN_KEY
 //
 // Configuration comes from the environment (see README.md).
 package main
@@ -35,7 +36,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "serve", "migrate", "admin":
+	case "serve", "migrate", "admin", "rotate-token-key":
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return 0
@@ -55,6 +56,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return migrate(ctx, cfg, stdout, stderr)
 	case "admin":
 		return admin(ctx, cfg, args, stdin, stdout, stderr)
+	case "rotate-token-key":
+		return rotateTokenKey(ctx, cfg, stdout, stderr)
 	}
 	return serve(ctx, cfg, stderr)
 }
@@ -66,7 +69,8 @@ const usage = `usage:
   wxlogin admin list
   wxlogin admin disable --username NAME
   wxlogin admin enable --username NAME
-  wxlogin admin unlock --username NAME [--ip ADDR]`
+  wxlogin admin unlock --username NAME [--ip ADDR]
+  wxlogin rotate-token-key`
 
 func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 	log := app.NewLogger(cfg, stderr)
