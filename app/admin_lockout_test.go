@@ -1,0 +1,140 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"wxlogin/admin"
+)
+
+// Wrong passwords lock the account after AccountMax attempts: then even the
+// right password gets 429 with a clear page, until the lock runs out on the
+// server's clock — and then the admin gets in.
+func TestAdminLockoutPerAccountAndRelease(t *testing.T) {
+	w := newAdminWorld(t, admin.Policy{})
+	p := admin.DefaultPolicy
+	b := newBrowser(t)
+	for i := range p.AccountMax {
+		if r := w.adminLogin(b, adminName, "wrong-"+fmtInt(i)); r.Status != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d: %d, want 401", i+1, r.Status)
+		}
+	}
+	r := w.adminLogin(b, adminName, adminPassword)
+	if r.Status != http.StatusTooManyRequests || setCookie(r, adminCookie) != nil {
+		t.Fatalf("right password while locked: %d, want 429 and no session", r.Status)
+	}
+	if ra := r.Header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Errorf("429 without Retry-After")
+	}
+	for _, want := range []string{"已暂时锁定", "自动解除", "wxlogin admin unlock"} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("429 page lacks %q", want)
+		}
+	}
+	// Case games do not get around it; another browser neither.
+	if r := w.adminLogin(newBrowser(t), strings.ToUpper(adminName), adminPassword); r.Status != http.StatusTooManyRequests {
+		t.Errorf("upper-case name while locked: %d", r.Status)
+	}
+	if n := w.auditCount("login_failed"); n != int64(p.AccountMax) {
+		t.Errorf("%d login_failed audit entries, want %d", n, p.AccountMax)
+	}
+	if n := w.auditCount("login_locked"); n != 1 {
+		t.Errorf("%d login_locked audit entries, want exactly 1", n)
+	}
+
+	w.clk.Advance(p.LockFor - time.Minute)
+	if r := w.adminLogin(b, adminName, adminPassword); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("a minute before the lock ends: %d", r.Status)
+	}
+	w.clk.Advance(time.Minute + time.Second)
+	if r := w.adminLogin(b, adminName, adminPassword); r.Status != http.StatusSeeOther || r.Location != "/admin" {
+		t.Fatalf("after the lock ran out: %d %q, want 303 /admin", r.Status, r.Location)
+	}
+	// A success starts the count over: AccountMax more wrong tries are allowed.
+	for i := range p.AccountMax {
+		if r := w.adminLogin(newBrowser(t), adminName, "again-"+fmtInt(i)); r.Status != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d after a success: %d, want 401", i+1, r.Status)
+		}
+	}
+}
+
+// Failures spread out over more than the window never lock.
+func TestAdminFailuresOutsideTheWindowDoNotLock(t *testing.T) {
+	w := newAdminWorld(t, admin.Policy{})
+	p := admin.DefaultPolicy
+	b := newBrowser(t)
+	for i := range 3 * p.AccountMax {
+		if r := w.adminLogin(b, adminName, "slow-"+fmtInt(i)); r.Status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d, want 401", i+1, r.Status)
+		}
+		w.clk.Advance(p.Window / time.Duration(p.AccountMax-1))
+	}
+	if r := w.adminLogin(b, adminName, adminPassword); r.Status != http.StatusSeeOther {
+		t.Fatalf("right password: %d", r.Status)
+	}
+}
+
+// One address trying many accounts is locked after IPMax attempts, for
+// every account, including a real admin with the right password; it runs
+// out too.
+func TestAdminLockoutPerAddress(t *testing.T) {
+	pol := admin.Policy{AccountMax: 100, IPMax: 4, Window: 15 * time.Minute, LockFor: 15 * time.Minute}
+	w := newAdminWorld(t, pol)
+	for _, name := range []string{"a1", "a2", "a3", "a4"} {
+		w.createAdmin(name, adminPassword)
+	}
+	b := newBrowser(t)
+	for _, name := range []string{"a1", "a2", "a3", "a4"} {
+		if r := w.adminLogin(b, name, "nope-nope-nope"); r.Status != http.StatusUnauthorized {
+			t.Fatalf("%s: %d, want 401", name, r.Status)
+		}
+	}
+	if r := w.adminLogin(b, adminName, adminPassword); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("right password from a locked address: %d, want 429", r.Status)
+	}
+	w.clk.Advance(pol.LockFor + time.Second)
+	if r := w.adminLogin(b, adminName, adminPassword); r.Status != http.StatusSeeOther {
+		t.Fatalf("after the address lock ran out: %d", r.Status)
+	}
+}
+
+// Concurrent guesses cannot race past the limit: the attempt is counted in
+// one UPSERT before the password is checked, so of many simultaneous wrong
+// passwords exactly AccountMax are checked and the rest get 429.
+func TestAdminLockoutHoldsUnderConcurrentGuesses(t *testing.T) {
+	w := newAdminWorld(t, admin.Policy{})
+	p := admin.DefaultPolicy
+	const n = 24
+	// One login form per guess, each with its own token cookie.
+	type guess struct {
+		b    *browser
+		form url.Values
+	}
+	guesses := make([]guess, n)
+	for i := range guesses {
+		b := newBrowser(t)
+		f := b.get(w.in.URL + "/admin/login")
+		guesses[i] = guess{b, url.Values{"csrf": {hiddenCSRF(t, f.Body)}, "username": {adminName}, "password": {"guess-" + fmtInt(i)}}}
+	}
+	pages := race(t, n, func(i int) (page, error) {
+		return tryPostForm(guesses[i].b, w.in.URL+"/admin/login", guesses[i].form, nil)
+	})
+	counts := map[int]int{}
+	for _, pg := range pages {
+		counts[pg.Status]++
+	}
+	if counts[http.StatusUnauthorized] != p.AccountMax || counts[http.StatusTooManyRequests] != n-p.AccountMax {
+		t.Fatalf("answers %v: want %d × 401 and %d × 429", counts, p.AccountMax, n-p.AccountMax)
+	}
+	var failures int
+	if err := w.db.Gorm.WithContext(context.Background()).Raw("SELECT failures FROM login_throttle WHERE key = ?", admin.AccountKey(adminName)).Scan(&failures).Error; err != nil {
+		t.Fatal(err)
+	}
+	if failures != p.AccountMax+1 {
+		t.Errorf("throttle row counts %d, want %d", failures, p.AccountMax+1)
+	}
+}
