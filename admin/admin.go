@@ -63,8 +63,7 @@ type Deps struct {
 	// Sleep waits before answering a wrong password; nil: a timer that
 	// respects ctx. Tests pass a no-op.
 	Sleep func(ctx context.Context, d time.Duration)
-	// QR renders a QR code of a URL as inline SVG; nil: the menu page shows
-	// the URL only.
+	// QR renders a QR code of a URL as inline SVG; nil: wxlogin/qrcode.
 	QR func(string) template.HTML
 }
 
@@ -94,6 +93,9 @@ func New(d Deps) (*Admin, error) {
 	}
 	if d.Sleep == nil {
 		d.Sleep = sleepCtx
+	}
+	if d.QR == nil {
+		d.QR = entryQR
 	}
 	store, err := dbsession.New(d.DB, dbsession.Config{
 		Kind: "admin", CookieName: "wxl_admin", Path: "/admin", Keys: d.Config.SessionKeys,

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"wxlogin/handlers"
+	"wxlogin/qrcode"
 )
 
 type check struct {
@@ -103,4 +104,15 @@ func (a *Admin) baseURLChecks() []check {
 		out = append(out, check{false, "当前是开发模式（未设置 WECHAT_APPID），登录走内置的微信模拟器，不会连接真正的微信。"})
 	}
 	return out
+}
+
+// entryQR draws the entry URL as a QR code (inline SVG, level M, as on the
+// open-in-WeChat page), or nothing when the URL cannot be encoded.
+func entryQR(s string) template.HTML {
+	c, err := qrcode.Encode([]byte(s), qrcode.M)
+	if err != nil {
+		return ""
+	}
+	// qrcode.SVG builds the markup from module coordinates and an escaped label only.
+	return template.HTML(c.SVG("菜单链接的二维码，用微信扫一扫打开")) //nolint:gosec // escaped by qrcode.SVG
 }

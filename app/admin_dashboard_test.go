@@ -268,6 +268,15 @@ func TestAdminMenuSetupPage(t *testing.T) {
 			t.Errorf("menu page lacks %q", s)
 		}
 	}
+	// The QR code is inline SVG (no script, no other origin).
+	qr := regexp.MustCompile(`(?s)<div class="qr" id="entry-qr">(<svg .*?</svg>)</div>`).FindStringSubmatch(p.Body)
+	if qr == nil {
+		t.Fatal("menu page has no QR code")
+	}
+	var doc svgDoc
+	if err := xml.Unmarshal([]byte(qr[1]), &doc); err != nil || doc.Role != "img" {
+		t.Errorf("QR code is not well-formed SVG: %v", err)
+	}
 	if p := adm.get(w.in.URL + "/admin/menu?scope=snsapi_all"); p.Status != http.StatusBadRequest {
 		t.Errorf("unknown scope: %d, want 400", p.Status)
 	}
