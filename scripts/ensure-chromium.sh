@@ -6,8 +6,8 @@
 #
 # Order: $CHROMIUM_PATH if it is already set to an executable; else `chromium` or
 # `chromium-browser` on PATH; else, when running as root, install Debian's `chromium`
-# package (apt-get, non-interactive; together with `fonts-noto-cjk`, since the pages are in
-# Chinese and screenshots would otherwise show empty boxes) and look again; else fail,
+# package (apt-get, non-interactive; together with `fonts-noto-cjk` and `fonts-noto-color-emoji`, since the pages are in
+# Chinese, nicknames carry emoji, and screenshots would otherwise show empty boxes) and look again; else fail,
 # saying what is missing.
 set -euo pipefail
 
@@ -48,11 +48,11 @@ if ! command -v apt-get >/dev/null 2>&1; then
   exit 1
 fi
 
-say "Chromium not found; installing the 'chromium' and 'fonts-noto-cjk' packages with apt-get (this can take a few minutes)"
+say "Chromium not found; installing the 'chromium', 'fonts-noto-cjk' and 'fonts-noto-color-emoji' packages with apt-get (this can take a few minutes)"
 export DEBIAN_FRONTEND=noninteractive
 # apt's own output goes to stderr so that stdout carries only the path.
 apt-get update >&2
-apt-get install -y chromium fonts-noto-cjk >&2
+apt-get install -y chromium fonts-noto-cjk fonts-noto-color-emoji >&2
 
 if path=$(find_chromium); then
   say "installed $path"
