@@ -210,3 +210,30 @@ func rawStatus(t *testing.T, addr string, hdr http.Header) int {
 	res.Body.Close()
 	return res.StatusCode
 }
+
+// NUL and invalid UTF-8 are refused on every route, in the query and in
+// form bodies, before any handler (Postgres could not store them: they would
+// become database errors, 5xx, wherever they reached a query).
+func TestNULAndInvalidUTF8AreRefusedEverywhere(t *testing.T) {
+	e := newEnv(t)
+	in := e.start("a", nil, Options{})
+	b := newBrowser(t)
+	e.login(b, in, "zhangsan")
+	for _, path := range []string{"/", "/profile", "/wechat/entry", "/wechat/callback", "/admin/login", "/admin/users", "/healthz", "/nope"} {
+		for _, q := range []string{"x=a%00b", "x=%FF%FE", "a%00=1", "x=%C0%AF"} {
+			p := b.get(in.URL + path + "?" + q)
+			if p.Status != http.StatusBadRequest {
+				t.Errorf("GET %s?%s: %d, want 400", path, q, p.Status)
+			}
+		}
+	}
+	for _, body := range []string{"x=a%00b", "x=%FF", "x=%zz"} {
+		p := b.do(t.Context(), http.MethodPost, in.URL+"/logout", strings.NewReader(body))
+		if p.Status != http.StatusBadRequest {
+			t.Errorf("POST /logout %q: %d, want 400", body, p.Status)
+		}
+	}
+	if !loggedIn(t, in, b.jarCookie(in)) {
+		t.Fatal("a refused request logged the browser out")
+	}
+}

@@ -93,7 +93,9 @@ func (h *Handler) setSecurityHeaders(hd http.Header) {
 	}
 }
 
-// limitBody bounds request bodies and query strings before any parsing.
+// limitBody bounds request bodies and query strings before any parsing, and
+// refuses queries and forms that do not decode or hold NUL or invalid UTF-8
+// (see input.go).
 func (h *Handler) limitBody() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if len(c.Request.URL.RawQuery) > maxQuery {
@@ -104,8 +106,24 @@ func (h *Handler) limitBody() gin.HandlerFunc {
 			h.errorPage(c, http.StatusRequestEntityTooLarge, pageTooLarge)
 			return
 		}
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
-		c.Next()
+		if !cleanEncoded(c.Request.URL.RawQuery) {
+			h.errorPage(c, http.StatusBadRequest, pageBadRequest)
+			return
+		}
+		if !isForm(c.Request) {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
+			c.Next()
+			return
+		}
+		body, tooLarge, err := readForm(c.Request)
+		switch {
+		case tooLarge:
+			h.errorPage(c, http.StatusRequestEntityTooLarge, pageTooLarge)
+		case err != nil || !cleanEncoded(string(body)):
+			h.errorPage(c, http.StatusBadRequest, pageBadRequest)
+		default:
+			c.Next()
+		}
 	}
 }
 
