@@ -26,6 +26,7 @@ import (
 type Repo interface {
 	SessionByHash(ctx context.Context, idHash, kind string) (*models.Session, error)
 	InsertSession(ctx context.Context, s *models.Session) error
+	ReplaceSession(ctx context.Context, oldHash string, s *models.Session) error
 	UpdateSession(ctx context.Context, s *models.Session) error
 	TouchSession(ctx context.Context, idHash string, at time.Time) error
 	DeleteSession(ctx context.Context, idHash string) error
@@ -214,10 +215,38 @@ func hashID(id string) string {
 // Save writes the session row and, when needed, the cookie. MaxAge < 0
 // deletes the session.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	return s.save(r, w, sess, "")
+}
+
+// SaveRenewed is Renew followed by Save in one database round trip: the
+// session's Values get a new id and the old id ends in the same statement.
+// The login callback uses it — the hottest write path of a login storm.
+func (s *Store) SaveRenewed(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	old := ""
+	if sess.ID != "" {
+		old = hashID(sess.ID)
+	}
+	sess.ID = ""
+	if m, ok := r.Context().Value(ctxKey{s.name}).(*meta); ok {
+		m.row = nil
+	}
+	return s.save(r, w, sess, old)
+}
+
+// save is Save; a non-empty replace is the hash of a session row that the
+// new row replaces (SaveRenewed).
+func (s *Store) save(r *http.Request, w http.ResponseWriter, sess *sessions.Session, replace string) error {
 	ctx := r.Context()
 	if sess.Options != nil && sess.Options.MaxAge < 0 {
+		gone := []string{replace}
 		if sess.ID != "" {
-			if err := s.repo.DeleteSession(ctx, hashID(sess.ID)); err != nil {
+			gone = append(gone, hashID(sess.ID))
+		}
+		for _, h := range gone {
+			if h == "" {
+				continue
+			}
+			if err := s.repo.DeleteSession(ctx, h); err != nil {
 				return err
 			}
 		}
@@ -257,7 +286,11 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	row.ExpiresAt = now.Add(s.cfg.MaxAge)
 	row.IP = clientIP(r)
 	row.UserAgent = truncate(r.UserAgent(), 256)
-	if err := s.repo.InsertSession(ctx, row); err != nil {
+	insert := s.repo.InsertSession
+	if replace != "" {
+		insert = func(ctx context.Context, row *models.Session) error { return s.repo.ReplaceSession(ctx, replace, row) }
+	}
+	if err := insert(ctx, row); err != nil {
 		return err
 	}
 	sess.ID = id

@@ -109,12 +109,9 @@ func (h *Handler) callback(c *gin.Context) {
 // logIn gives the browser a new session id carrying the user: the id the
 // browser had before login (which an attacker may have planted) ends here.
 func (h *Handler) logIn(c *gin.Context, s *sessions.Session, userID int64, state string) error {
-	if err := h.sessions.Renew(c.Request, s); err != nil {
-		return err
-	}
 	s.Values[dbsession.UserIDKey] = userID
 	s.Values[loginStatesKey] = withoutState(loginStates(s), state)
-	return s.Save(c.Request, c.Writer)
+	return h.sessions.SaveRenewed(c.Request, c.Writer, s)
 }
 
 // callbackFailed maps the gate's errors to pages.

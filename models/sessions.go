@@ -37,6 +37,23 @@ func (db *DB) InsertSession(ctx context.Context, s *Session) error {
 	return db.Gorm.WithContext(ctx).Create(s).Error
 }
 
+// ReplaceSession ends the session oldHash and stores s, on Postgres in one
+// statement: a login renews the session id on every callback, and the
+// DELETE and INSERT were two of its round trips.
+func (db *DB) ReplaceSession(ctx context.Context, oldHash string, s *Session) error {
+	if db.Dialect != "postgres" {
+		if err := db.DeleteSession(ctx, oldHash); err != nil {
+			return err
+		}
+		return db.InsertSession(ctx, s)
+	}
+	return db.Gorm.WithContext(ctx).Exec(`WITH gone AS (DELETE FROM sessions WHERE id_hash = ?)
+	    INSERT INTO sessions (id_hash, kind, user_id, admin_id, data, ip, user_agent, created_at, last_seen_at, expires_at)
+	    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		oldHash, s.IDHash, s.Kind, s.UserID, s.AdminID, s.Data, s.IP, s.UserAgent,
+		s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()).Error
+}
+
 // UpdateSession stores a session's data and owner.
 func (db *DB) UpdateSession(ctx context.Context, s *Session) error {
 	res := db.Gorm.WithContext(ctx).Model(&Session{}).Where("id_hash = ?", s.IDHash).Updates(map[string]any{
