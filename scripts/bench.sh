@@ -17,10 +17,12 @@
 #   BENCH_DUP=0.3        fraction of logins with Android's double callback (A/B mixed)
 #   BENCH_DURATION=30s   measured time per run (after BENCH_WARMUP=5s)
 #   BENCH_SCOPE=         snsapi_base or snsapi_userinfo (empty: wxlogin's default, snsapi_userinfo)
-#   BENCH_RUNS="1 2"     instance counts to run
+#   BENCH_RUNS="1:200 2:200 1:20"   runs as INSTANCES:BROWSERS (":BROWSERS" defaults to BENCH_BROWSERS);
+#                        the last one shows the latencies on a machine that is not saturated
 #   BENCH_GO=1           also run the Go micro-benchmarks (go test -bench, -benchmem)
 #   BENCH_OUT=docs/BENCHMARKS.md   ("-" for stdout only)
 #   BENCH_KEEP=          a directory to keep logs, profiles and JSON in (default: a temp dir, removed)
+#   BENCH_COMMIT=        what to name as the commit measured (default: git rev-parse HEAD)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -36,7 +38,7 @@ DUP=${BENCH_DUP:-0.3}
 DURATION=${BENCH_DURATION:-30s}
 WARMUP=${BENCH_WARMUP:-5s}
 SCOPE=${BENCH_SCOPE:-}
-RUNS=${BENCH_RUNS:-1 2}
+RUNS=${BENCH_RUNS:-1:$BROWSERS 2:$BROWSERS 1:20}
 GOBENCH=${BENCH_GO:-1}
 OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
 
@@ -93,12 +95,6 @@ SECRET=benchsecret0000000000000000000001
 SESSION_KEYS=0101010101010101010101010101010101010101010101010101010101010101
 TOKEN_KEY=0202020202020202020202020202020202020202020202020202020202020202
 
-sim_port=$(free_port)
-SIM=http://127.0.0.1:$sim_port
-WECHAT_APPID=$APPID WECHAT_SECRET=$SECRET "$bin/wechat-sim" -listen "127.0.0.1:$sim_port" >"$work/sim.log" 2>&1 &
-sim_pid=$!
-pids+=("$sim_pid")
-
 wait_ready() {
   local url=$1 i
   for i in $(seq 1 150); do
@@ -107,7 +103,19 @@ wait_ready() {
   done
   die "$url did not become ready; see $work/*.log"
 }
-wait_ready "$SIM/healthz"
+
+# start_sim NAME: a fresh simulator per run (its code and token tables are
+# bounded by scanning them, which slows down once they are full); sets
+# sim_pid and SIM.
+start_sim() {
+  local port
+  port=$(free_port)
+  SIM=http://127.0.0.1:$port
+  WECHAT_APPID=$APPID WECHAT_SECRET=$SECRET "$bin/wechat-sim" -listen "127.0.0.1:$port" >"$work/$1.log" 2>&1 &
+  sim_pid=$!
+  pids+=("$sim_pid")
+  wait_ready "$SIM/healthz"
+}
 
 # start_instance NAME DB_URL: starts wxlogin; sets inst_pid, inst_url, inst_pprof.
 start_instance() {
@@ -136,47 +144,54 @@ prof_s=$((dur_s > 8 ? dur_s - 4 : dur_s))
 run_args=()
 report_runs=()
 status=0
-for n in $RUNS; do
+k=0
+for spec in $RUNS; do
+  k=$((k + 1))
+  n=${spec%%:*}
+  browsers=$BROWSERS
+  [ "$spec" = "$n" ] || browsers=${spec#*:}
   label="$n instance"
   [ "$n" -gt 1 ] && label="$n instances"
-  db=bench_$n
+  label="$label, $browsers browsers"
+  db=bench_$k
+  start_sim "sim$k"
   psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
   dburl=${TEST_DATABASE_URL%/postgres*}/$db?sslmode=disable
   urls=()
   inst_pids=()
   first_pprof=""
   for i in $(seq 1 "$n"); do
-    start_instance "wx$n-$i" "$dburl"
+    start_instance "wx$k-$i" "$dburl"
     urls+=("$inst_url")
     inst_pids+=("$inst_pid")
     [ -n "$first_pprof" ] || first_pprof=$inst_pprof
   done
   url_list=$(IFS=,; echo "${urls[*]}")
-  say "run: $label ($url_list), $BROWSERS browsers, latency $LATENCY, dup $DUP, ${WARMUP} warm-up + $DURATION"
+  say "run $k: $label ($url_list), latency $LATENCY, dup $DUP, ${WARMUP} warm-up + $DURATION"
 
   t0=$(date +%s.%N)
   wx0=$(cpu_ticks "${inst_pids[@]}")
   pg0=$(cpu_ticks $(pg_pids))
   sim0=$(cpu_ticks "$sim_pid")
   m0=$(machine_busy_ticks)
-  "$bin/wxlogin-load" -url "$url_list" -sim "$SIM" -c "$BROWSERS" -d "$DURATION" -warmup "$WARMUP" \
+  "$bin/wxlogin-load" -url "$url_list" -sim "$SIM" -c "$browsers" -d "$DURATION" -warmup "$WARMUP" \
     -latency "$LATENCY" -dup "$DUP" -variant mix ${SCOPE:+-scope "$SCOPE"} \
-    -json "$work/run$n.json" >"$work/run$n.txt" 2>"$work/run$n.progress" &
+    -json "$work/run$k.json" >"$work/run$k.txt" 2>"$work/run$k.progress" &
   load_pid=$!
-  ( sleep $((warm_s + 2)) && curl -fsS -o "$work/run$n.cpu.pprof" "$first_pprof/debug/pprof/profile?seconds=$prof_s" ) &
+  ( sleep $((warm_s + 2)) && curl -fsS -o "$work/run$k.cpu.pprof" "$first_pprof/debug/pprof/profile?seconds=$prof_s" ) &
   prof_pid=$!
   load_status=0
   wait "$load_pid" || load_status=$?
-  wait "$prof_pid" || say "CPU profile of run $n failed"
+  wait "$prof_pid" || say "CPU profile of run $k failed"
   t1=$(date +%s.%N)
   wx1=$(cpu_ticks "${inst_pids[@]}")
   pg1=$(cpu_ticks $(pg_pids))
   sim1=$(cpu_ticks "$sim_pid")
   m1=$(machine_busy_ticks)
-  cat "$work/run$n.txt" >&2
-  [ "$load_status" -eq 0 ] || { say "run $n: correctness targets missed (exit $load_status)"; status=1; }
+  cat "$work/run$k.txt" >&2
+  [ "$load_status" -eq 0 ] || { say "run $k: correctness targets missed (exit $load_status)"; status=1; }
   hz=$(getconf CLK_TCK)
-  python3 - "$work/run$n.cpu.json" "$t0" "$t1" "$hz" "$wx0" "$wx1" "$pg0" "$pg1" "$sim0" "$sim1" "$m0" "$m1" "$(nproc)" <<'PY'
+  python3 - "$work/run$k.cpu.json" "$t0" "$t1" "$hz" "$wx0" "$wx1" "$pg0" "$pg1" "$sim0" "$sim1" "$m0" "$m1" "$(nproc)" <<'PY'
 import json, sys
 out, t0, t1, hz = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 v = [float(x) for x in sys.argv[5:13]]
@@ -185,11 +200,11 @@ d = lambda a, b: (b - a) / hz
 json.dump({"wall_seconds": t1 - t0, "cores": cores, "wxlogin": d(v[0], v[1]), "postgres": d(v[2], v[3]),
            "simulator": d(v[4], v[5]), "machine_busy": d(v[6], v[7])}, open(out, "w"), indent=2)
 PY
-  if [ -s "$work/run$n.cpu.pprof" ]; then
-    go tool pprof -top -nodecount=1000000 "$bin/wxlogin" "$work/run$n.cpu.pprof" >"$work/run$n.top.txt" 2>/dev/null || true
+  if [ -s "$work/run$k.cpu.pprof" ]; then
+    go tool pprof -top -nodecount=1000000 "$bin/wxlogin" "$work/run$k.cpu.pprof" >"$work/run$k.top.txt" 2>/dev/null || true
   fi
-  report_runs+=(-run "$label=$work/run$n.json,$work/run$n.cpu.json,$work/run$n.top.txt")
-  for p in "${inst_pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  report_runs+=(-run "$label=$work/run$k.json,$work/run$k.cpu.json,$work/run$k.top.txt")
+  for p in "${inst_pids[@]}" "$sim_pid"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 done
 
 gobench_args=()
@@ -198,7 +213,7 @@ if [ "$GOBENCH" = 1 ]; then
   pkgs=$(ls -d ./*/ | while read -r d; do ls "$d"*_bench_test.go >/dev/null 2>&1 && echo "$d"; done)
   if [ -n "$pkgs" ]; then
     # shellcheck disable=SC2086
-    go test -count=1 -run '^$' -bench . -benchmem -benchtime="${BENCH_GOTIME:-2s}" $pkgs | tee "$work/gobench.txt" >&2 || status=1
+    go test -count=1 -run '^$' -bench . -benchmem -benchtime="${BENCH_GOTIME:-1s}" $pkgs | tee "$work/gobench.txt" >&2 || status=1
     gobench_args=(-gobench "$work/gobench.txt")
   fi
 fi
@@ -214,7 +229,7 @@ dest=$OUT
   -meta "OS=$(uname -sr)" \
   -meta "Go=$(go env GOVERSION)" \
   -meta "PostgreSQL=$pgv (scripts/with-postgres.sh: fsync=off, synchronous_commit=off, shared_buffers=128MB)" \
-  -meta "Commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')" \
+  -meta "Commit=${BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')}" \
   -meta "Date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
   -command "make bench   # = scripts/bench.sh; BENCH_* variables in its header" \
   "${report_runs[@]}" "${gobench_args[@]}" -keep "$OUT" -o "$dest"
