@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -80,6 +81,9 @@ type Admin struct {
 	qr       func(string) template.HTML
 	sessions *dbsession.Store
 	tmpl     *renderer
+	// lastPurge is when this instance last purged stale throttle rows (unix
+	// seconds).
+	lastPurge atomic.Int64
 }
 
 // New builds the admin pages with their own session store (kind "admin",

@@ -111,6 +111,7 @@ func (a *Admin) loginSubmit(c *gin.Context) {
 	ctx := c.Request.Context()
 	now := a.now()
 	p := a.policy
+	a.purgeThrottle(c, now)
 	ipKey := AddressKey(c.ClientIP())
 	ipT, err := a.db.ThrottleAttempt(ctx, ipKey, now, p.Window, p.LockFor, p.IPMax)
 	if err != nil {
@@ -199,6 +200,21 @@ func (a *Admin) loginSubmit(c *gin.Context) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: a.loginCookieName(), Value: "", Path: "/admin/login", MaxAge: -1,
 		HttpOnly: true, Secure: a.cfg.Secure(), SameSite: http.SameSiteStrictMode})
 	c.Redirect(http.StatusSeeOther, next)
+}
+
+// purgeEvery is how often an instance deletes stale throttle rows.
+const purgeEvery = 10 * time.Minute
+
+// purgeThrottle deletes stale login_throttle rows, at most every purgeEvery
+// per instance, on the login path: the table only grows there.
+func (a *Admin) purgeThrottle(c *gin.Context, now time.Time) {
+	last := a.lastPurge.Load()
+	if now.Unix()-last < int64(purgeEvery/time.Second) || !a.lastPurge.CompareAndSwap(last, now.Unix()) {
+		return
+	}
+	if _, err := a.db.PurgeThrottle(c.Request.Context(), now, a.policy.Window); err != nil {
+		a.log.WarnContext(c.Request.Context(), "purging the login throttle", "err", err)
+	}
 }
 
 // AccountKey is the login_throttle key of an admin account. Names differing

@@ -67,3 +67,14 @@ func (db *DB) ThrottleClear(ctx context.Context, key string) (bool, error) {
 	res := db.Gorm.WithContext(ctx).Exec("DELETE FROM login_throttle WHERE key = ?", key)
 	return res.RowsAffected > 0, res.Error
 }
+
+// PurgeThrottle deletes rows that no longer count: their window is over and
+// they are not locked. Such a row behaves exactly like a missing one, so
+// deleting it changes nothing but the table's size, which an attacker
+// trying many names or addresses would otherwise grow without bound.
+func (db *DB) PurgeThrottle(ctx context.Context, now time.Time, window time.Duration) (int64, error) {
+	res := db.Gorm.WithContext(ctx).Exec(
+		"DELETE FROM login_throttle WHERE window_start < ? AND (locked_until IS NULL OR locked_until < ?)",
+		now.Add(-window).UTC(), now.UTC())
+	return res.RowsAffected, res.Error
+}
