@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,5 +138,35 @@ func TestAdminLockoutHoldsUnderConcurrentGuesses(t *testing.T) {
 	}
 	if failures != p.AccountMax+1 {
 		t.Errorf("throttle row counts %d, want %d", failures, p.AccountMax+1)
+	}
+}
+
+// Each wrong password is answered more slowly than the one before (on top
+// of bcrypt's cost), up to a cap; a right one is not slowed.
+func TestAdminWrongPasswordsAreSlowed(t *testing.T) {
+	var mu sync.Mutex
+	var waits []time.Duration
+	e := newEnv(t)
+	in := e.start("a", nil, Options{Admin: func(d *admin.Deps) {
+		d.Sleep = func(_ context.Context, d time.Duration) {
+			mu.Lock()
+			waits = append(waits, d)
+			mu.Unlock()
+		}
+		d.Policy = admin.Policy{AccountMax: 20, IPMax: 50, Window: time.Hour, LockFor: time.Hour,
+			SlowStep: 300 * time.Millisecond, SlowMax: time.Second}
+	}})
+	w := &adminWorld{t: t, e: e, in: in, clk: newClock(), db: in.App.DB}
+	w.createAdmin(adminName, adminPassword)
+	b := newBrowser(t)
+	for i := range 5 {
+		w.adminLogin(b, adminName, "wrong-"+fmtInt(i))
+	}
+	w.adminLogin(b, adminName, adminPassword)
+	mu.Lock()
+	defer mu.Unlock()
+	want := []time.Duration{300 * time.Millisecond, 600 * time.Millisecond, 900 * time.Millisecond, time.Second, time.Second}
+	if fmt.Sprint(waits) != fmt.Sprint(want) {
+		t.Fatalf("waits %v, want %v (and none for the right password)", waits, want)
 	}
 }
