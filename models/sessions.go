@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -26,6 +28,20 @@ func (Session) TableName() string { return "sessions" }
 // SessionByHash loads a session of a kind, or ErrNotFound.
 func (db *DB) SessionByHash(ctx context.Context, idHash, kind string) (*Session, error) {
 	var s Session
+	if db.Dialect == "postgres" {
+		// Every request with a cookie runs this: on Postgres it skips GORM's
+		// statement building and reflective scan (a third of its cost).
+		err := db.SQL.QueryRowContext(ctx, `SELECT id_hash, kind, user_id, admin_id, data, ip, user_agent, created_at, last_seen_at, expires_at
+		    FROM sessions WHERE id_hash = $1 AND kind = $2`, idHash, kind).
+			Scan(&s.IDHash, &s.Kind, &s.UserID, &s.AdminID, &s.Data, &s.IP, &s.UserAgent, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &s, nil
+	}
 	if err := db.Gorm.WithContext(ctx).Where("id_hash = ? AND kind = ?", idHash, kind).Take(&s).Error; err != nil {
 		return nil, notFound(err)
 	}
