@@ -28,11 +28,17 @@ type Sealer interface {
 	Open(ciphertext, additional []byte) ([]byte, error)
 }
 
-// Policy is the admin login throttle. The zero value picks the defaults.
+// Policy is the admin login throttle (see throttle.go). Zero fields take
+// DefaultPolicy's values.
 type Policy struct {
-	// AccountMax failed attempts per account within Window lock the account.
+	// AccountMax failed attempts on one account from one client address
+	// within Window lock that account for that address.
 	AccountMax int
-	// IPMax failed attempts from one client address within Window lock it.
+	// AccountTotalMax failed attempts on one account from all addresses
+	// within Window lock the account everywhere.
+	AccountTotalMax int
+	// IPMax failed attempts from one client address within Window lock the
+	// address, for every account.
 	IPMax int
 	// Window is how long failures are remembered.
 	Window time.Duration
@@ -43,11 +49,34 @@ type Policy struct {
 	SlowStep, SlowMax time.Duration
 }
 
-// DefaultPolicy: 5 wrong passwords per account or 20 per address within 15
-// minutes lock that account or address for 15 minutes.
+// DefaultPolicy: within 15 minutes, 5 wrong passwords for an account from
+// one address, 50 for an account from all addresses, or 20 from one address
+// for any accounts lock for 15 minutes.
 var DefaultPolicy = Policy{
-	AccountMax: 5, IPMax: 20, Window: 15 * time.Minute, LockFor: 15 * time.Minute,
+	AccountMax: 5, AccountTotalMax: 50, IPMax: 20, Window: 15 * time.Minute, LockFor: 15 * time.Minute,
 	SlowStep: 250 * time.Millisecond, SlowMax: 2 * time.Second,
+}
+
+// withDefaults fills the zero fields of p from DefaultPolicy.
+func (p Policy) withDefaults() Policy {
+	d := DefaultPolicy
+	pick := func(v, def int) int {
+		if v == 0 {
+			return def
+		}
+		return v
+	}
+	pickD := func(v, def time.Duration) time.Duration {
+		if v == 0 {
+			return def
+		}
+		return v
+	}
+	return Policy{
+		AccountMax: pick(p.AccountMax, d.AccountMax), AccountTotalMax: pick(p.AccountTotalMax, d.AccountTotalMax),
+		IPMax: pick(p.IPMax, d.IPMax), Window: pickD(p.Window, d.Window), LockFor: pickD(p.LockFor, d.LockFor),
+		SlowStep: pickD(p.SlowStep, d.SlowStep), SlowMax: pickD(p.SlowMax, d.SlowMax),
+	}
 }
 
 // Deps are what the admin pages need.
@@ -59,7 +88,7 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock of sessions, throttle and dashboard; nil: time.Now.
 	Now func() time.Time
-	// Policy is the login throttle; zero: DefaultPolicy.
+	// Policy is the login throttle; zero fields: DefaultPolicy's.
 	Policy Policy
 	// Sleep waits before answering a wrong password; nil: a timer that
 	// respects ctx. Tests pass a no-op.
@@ -92,9 +121,7 @@ func New(d Deps) (*Admin, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.Policy == (Policy{}) {
-		d.Policy = DefaultPolicy
-	}
+	d.Policy = d.Policy.withDefaults()
 	if d.Sleep == nil {
 		d.Sleep = sleepCtx
 	}

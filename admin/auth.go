@@ -49,7 +49,7 @@ type loginData struct {
 	Token    string
 	Error    string
 	// The lockout policy, told to the person before they get locked.
-	AccountMax, IPMax, LockMinutes int
+	AccountMax, AccountTotalMax, IPMax, LockMinutes int
 }
 
 // loginPage shows the login form. A logged-in admin goes straight on.
@@ -79,7 +79,8 @@ func (a *Admin) renderLogin(c *gin.Context, status int, d loginData) {
 		HttpOnly: true, Secure: a.cfg.Secure(), SameSite: http.SameSiteStrictMode,
 	})
 	d.Token = tok
-	d.AccountMax, d.IPMax, d.LockMinutes = a.policy.AccountMax, a.policy.IPMax, int(a.policy.LockFor.Minutes())
+	d.AccountMax, d.AccountTotalMax, d.IPMax = a.policy.AccountMax, a.policy.AccountTotalMax, a.policy.IPMax
+	d.LockMinutes = int(a.policy.LockFor.Minutes())
 	a.render(c, status, "login", pageData{Title: "管理员登录", Data: d})
 }
 
@@ -112,36 +113,25 @@ func (a *Admin) loginSubmit(c *gin.Context) {
 	now := a.now()
 	p := a.policy
 	a.purgeThrottle(c, now)
-	ipKey := AddressKey(c.ClientIP())
-	ipT, err := a.db.ThrottleAttempt(ctx, ipKey, now, p.Window, p.LockFor, p.IPMax)
-	if err != nil {
-		a.unavailable(c, err)
-		return
-	}
-	if ipT.Locked(now) {
-		a.log.WarnContext(ctx, "admin login refused: address locked", "ip", c.ClientIP())
-		a.locked(c, *ipT.LockedUntil)
-		return
-	}
-	acctKey := AccountKey(username)
-	acT, err := a.db.ThrottleAttempt(ctx, acctKey, now, p.Window, p.LockFor, p.AccountMax)
-	if err != nil {
-		a.unavailable(c, err)
-		return
-	}
+	ip := c.ClientIP()
 	adm, err := a.db.AdminByUsername(ctx, username)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		a.unavailable(c, err)
 		return
 	}
-	if acT.Locked(now) {
-		// Audit only the attempt that set the lock, so an attack cannot
-		// flood the audit log.
-		if adm != nil && justLocked(acT, now, p.LockFor) {
-			a.record(c, adm, "login_locked", "admin:"+adm.Username, "账号锁定至 "+a.tmpl.fmtTime(*acT.LockedUntil))
+	th, err := a.countAttempt(ctx, username, ip, now)
+	if err != nil {
+		a.unavailable(c, err)
+		return
+	}
+	if th.locked != nil {
+		// Audit only the attempt that set an account lock, so an attack
+		// cannot flood the audit log.
+		if adm != nil && th.justLockedAccount {
+			a.record(c, adm, "login_locked", "admin:"+adm.Username, th.lockDetail+"，至 "+a.tmpl.fmtTime(*th.locked))
 		}
-		a.log.WarnContext(ctx, "admin login refused: account locked", "ip", c.ClientIP())
-		a.locked(c, *acT.LockedUntil)
+		a.log.WarnContext(ctx, "admin login refused: locked", "ip", ip, "lock", th.lockDetail)
+		a.locked(c, *th.locked)
 		return
 	}
 	hash := dummyHash
@@ -157,19 +147,13 @@ func (a *Admin) loginSubmit(c *gin.Context) {
 			}
 			a.record(c, adm, "login_failed", "admin:"+adm.Username, detail)
 		}
-		a.log.WarnContext(ctx, "admin login failed", "ip", c.ClientIP(), "failures", acT.Failures)
-		a.sleep(ctx, min(time.Duration(acT.Failures)*p.SlowStep, p.SlowMax))
+		a.log.WarnContext(ctx, "admin login failed", "ip", ip, "failures", th.failures)
+		a.sleep(ctx, min(time.Duration(th.failures)*p.SlowStep, p.SlowMax))
 		a.renderLogin(c, http.StatusUnauthorized, loginData{Username: username, Next: next,
 			Error: "用户名或密码错误，或账号已停用。"})
 		return
 	}
-	// The attempt was good: forget the account's count and give the
-	// address its attempt back.
-	if _, err := a.db.ThrottleClear(ctx, acctKey); err != nil {
-		a.unavailable(c, err)
-		return
-	}
-	if err := a.db.ThrottleRefund(ctx, ipKey); err != nil {
+	if err := a.goodAttempt(ctx, username, ip); err != nil {
 		a.unavailable(c, err)
 		return
 	}
@@ -200,34 +184,6 @@ func (a *Admin) loginSubmit(c *gin.Context) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: a.loginCookieName(), Value: "", Path: "/admin/login", MaxAge: -1,
 		HttpOnly: true, Secure: a.cfg.Secure(), SameSite: http.SameSiteStrictMode})
 	c.Redirect(http.StatusSeeOther, next)
-}
-
-// purgeEvery is how often an instance deletes stale throttle rows.
-const purgeEvery = 10 * time.Minute
-
-// purgeThrottle deletes stale login_throttle rows, at most every purgeEvery
-// per instance, on the login path: the table only grows there.
-func (a *Admin) purgeThrottle(c *gin.Context, now time.Time) {
-	last := a.lastPurge.Load()
-	if now.Unix()-last < int64(purgeEvery/time.Second) || !a.lastPurge.CompareAndSwap(last, now.Unix()) {
-		return
-	}
-	if _, err := a.db.PurgeThrottle(c.Request.Context(), now, a.policy.Window); err != nil {
-		a.log.WarnContext(c.Request.Context(), "purging the login throttle", "err", err)
-	}
-}
-
-// AccountKey is the login_throttle key of an admin account. Names differing
-// only in case share it, so case games do not multiply the attempts.
-func AccountKey(username string) string { return "acct:" + strings.ToLower(username) }
-
-// AddressKey is the login_throttle key of a client address.
-func AddressKey(ip string) string { return "ip:" + ip }
-
-// justLocked reports whether this attempt is the one that set the lock: the
-// lock ends exactly LockFor after now (to the database's precision).
-func justLocked(t models.Throttle, now time.Time, lockFor time.Duration) bool {
-	return t.LockedUntil != nil && t.LockedUntil.Sub(now.Add(lockFor)).Abs() < time.Millisecond
 }
 
 // locked answers 429 with when to try again.

@@ -40,9 +40,15 @@ type adminWorld struct {
 // at once (no slow-down) and creates the admin "ops". policy zero: the default.
 func newAdminWorld(t *testing.T, policy admin.Policy) *adminWorld {
 	t.Helper()
+	return newAdminWorldWith(t, policy, nil)
+}
+
+// newAdminWorldWith is newAdminWorld with extra environment variables.
+func newAdminWorldWith(t *testing.T, policy admin.Policy, vars map[string]string) *adminWorld {
+	t.Helper()
 	e := newEnv(t)
 	clk := newClock()
-	in := e.start("a", nil, Options{Now: clk.Now, Admin: func(d *admin.Deps) {
+	in := e.start("a", vars, Options{Now: clk.Now, Admin: func(d *admin.Deps) {
 		d.Sleep = func(context.Context, time.Duration) {}
 		if policy != (admin.Policy{}) {
 			d.Policy = policy
@@ -88,6 +94,13 @@ func hiddenCSRF(t *testing.T, body string) string {
 // adminLogin fills in the admin login form in browser b.
 func (w *adminWorld) adminLogin(b *browser, name, password string) page {
 	w.t.Helper()
+	return w.adminLoginWith(b, name, password, nil)
+}
+
+// adminLoginWith is adminLogin with extra headers on the POST (for example
+// X-Forwarded-For behind a trusted proxy).
+func (w *adminWorld) adminLoginWith(b *browser, name, password string, hdr http.Header) page {
+	w.t.Helper()
 	form := b.get(w.in.URL + "/admin/login")
 	if form.Status == http.StatusFound {
 		// Already logged in: the form is skipped. Take one from a fresh
@@ -102,7 +115,7 @@ func (w *adminWorld) adminLogin(b *browser, name, password string) page {
 	}
 	return postForm(b, w.in.URL+"/admin/login", url.Values{
 		"csrf": {hiddenCSRF(w.t, form.Body)}, "username": {name}, "password": {password},
-	}, nil)
+	}, hdr)
 }
 
 // loggedInAdmin returns a browser logged in as the admin "ops" and its CSRF token.

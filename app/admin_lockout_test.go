@@ -133,11 +133,56 @@ func TestAdminLockoutHoldsUnderConcurrentGuesses(t *testing.T) {
 		t.Fatalf("answers %v: want %d × 401 and %d × 429", counts, p.AccountMax, n-p.AccountMax)
 	}
 	var failures int
-	if err := w.db.Gorm.WithContext(context.Background()).Raw("SELECT failures FROM login_throttle WHERE key = ?", admin.AccountKey(adminName)).Scan(&failures).Error; err != nil {
+	key := admin.AccountAddressKey(adminName, "127.0.0.1")
+	if err := w.db.Gorm.WithContext(context.Background()).Raw("SELECT failures FROM login_throttle WHERE key = ?", key).Scan(&failures).Error; err != nil {
 		t.Fatal(err)
 	}
 	if failures != p.AccountMax+1 {
 		t.Errorf("throttle row counts %d, want %d", failures, p.AccountMax+1)
+	}
+}
+
+// One attacker guessing an admin's password locks only themselves out: the
+// admin, from another address, still gets in. Only many addresses together
+// reach the account-wide limit, and that lock runs out too.
+func TestAdminOneAttackerCannotLockTheAdminOut(t *testing.T) {
+	pol := admin.Policy{AccountMax: 5, AccountTotalMax: 8, IPMax: 20, Window: 15 * time.Minute, LockFor: 15 * time.Minute}
+	w := newAdminWorldWith(t, pol, map[string]string{"TRUSTED_PROXIES": "127.0.0.1"})
+	from := func(ip string) http.Header { return http.Header{"X-Forwarded-For": {ip}} }
+	attacker, desk := from("203.0.113.9"), from("198.51.100.7")
+	for i := range pol.AccountMax {
+		if r := w.adminLoginWith(newBrowser(t), adminName, "guess-"+fmtInt(i), attacker); r.Status != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d", i+1, r.Status)
+		}
+	}
+	if r := w.adminLoginWith(newBrowser(t), adminName, adminPassword, attacker); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("attacker after %d guesses: %d, want 429 even with the right password", pol.AccountMax, r.Status)
+	}
+	if r := w.adminLoginWith(newBrowser(t), adminName, adminPassword, desk); r.Status != http.StatusSeeOther {
+		t.Fatalf("the admin at their desk: %d, want 303", r.Status)
+	}
+	// Many addresses, a few guesses each: the account-wide limit (8; the
+	// admin's success gave its attempt back, 5 remain) locks everywhere.
+	for i := range 3 {
+		if r := w.adminLoginWith(newBrowser(t), adminName, "spread", from("192.0.2."+fmtInt(10+i))); r.Status != http.StatusUnauthorized {
+			t.Fatalf("spread guess %d: %d", i+1, r.Status)
+		}
+	}
+	if r := w.adminLoginWith(newBrowser(t), adminName, "spread", from("192.0.2.99")); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("spread guess past the account-wide limit: %d, want 429", r.Status)
+	}
+	if r := w.adminLoginWith(newBrowser(t), adminName, adminPassword, desk); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("the admin during an account-wide lock: %d, want 429", r.Status)
+	}
+	w.clk.Advance(pol.LockFor + time.Second)
+	if r := w.adminLoginWith(newBrowser(t), adminName, adminPassword, desk); r.Status != http.StatusSeeOther {
+		t.Fatalf("the admin after the lock ran out: %d", r.Status)
+	}
+	// The audit log names the addresses.
+	var ips []string
+	w.db.Gorm.Raw("SELECT DISTINCT ip FROM audit_log ORDER BY ip").Scan(&ips)
+	if fmt.Sprint(ips) != "[192.0.2.10 192.0.2.11 192.0.2.12 192.0.2.99 198.51.100.7 203.0.113.9]" {
+		t.Errorf("audit addresses %v", ips)
 	}
 }
 

@@ -78,3 +78,10 @@ func (db *DB) PurgeThrottle(ctx context.Context, now time.Time, window time.Dura
 		now.Add(-window).UTC(), now.UTC())
 	return res.RowsAffected, res.Error
 }
+
+// ThrottleClearPrefix forgets every key that starts with prefix (an account
+// under all client addresses).
+func (db *DB) ThrottleClearPrefix(ctx context.Context, prefix string) (int64, error) {
+	res := db.Gorm.WithContext(ctx).Exec(`DELETE FROM login_throttle WHERE key LIKE ? ESCAPE '\'`, EscapeLike(prefix)+"%")
+	return res.RowsAffected, res.Error
+}

@@ -167,3 +167,28 @@ func TestAdminQueriesOnBothDialects(t *testing.T) {
 }
 
 func adminRef[T any](v T) *T { return &v }
+
+// Clearing by prefix takes the prefix literally: "_" and "%" in a name are
+// not wildcards.
+func TestThrottleClearPrefixIsLiteral(t *testing.T) {
+	bothDialects(t, func(t *testing.T, db *models.DB) {
+		ctx := context.Background()
+		now := time.Now()
+		for _, k := range []string{"acct:a_b|ip:1", "acct:a_b|ip:2", "acct:axb|ip:1", "acct:a_b", "acct:a%|ip:1"} {
+			if _, err := db.ThrottleAttempt(ctx, k, now, time.Hour, time.Hour, 5); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := db.ThrottleClearPrefix(ctx, "acct:a_b|"); err != nil || n != 2 {
+			t.Fatalf("cleared %d (%v), want 2", n, err)
+		}
+		if n, err := db.ThrottleClearPrefix(ctx, "acct:a%|"); err != nil || n != 1 {
+			t.Fatalf("cleared %d (%v), want 1", n, err)
+		}
+		var left []string
+		db.Gorm.Raw("SELECT key FROM login_throttle ORDER BY key").Scan(&left)
+		if len(left) != 2 || left[0] != "acct:a_b" || left[1] != "acct:axb|ip:1" {
+			t.Fatalf("left %q", left)
+		}
+	})
+}

@@ -124,12 +124,18 @@ func unlock(ctx context.Context, db *models.DB, username, ip string, stdout, std
 		return 2
 	}
 	if username != "" {
+		// The account-wide key and the account's key under every address.
 		found, err := db.ThrottleClear(ctx, adminpages.AccountKey(username))
 		if err != nil {
 			fmt.Fprintf(stderr, "wxlogin admin unlock: %v\n", err)
 			return 1
 		}
-		if found {
+		n, err := db.ThrottleClearPrefix(ctx, adminpages.AccountAddressKey(username, ""))
+		if err != nil {
+			fmt.Fprintf(stderr, "wxlogin admin unlock: %v\n", err)
+			return 1
+		}
+		if found || n > 0 {
 			fmt.Fprintf(stdout, "admin %q: failed logins forgotten, lock released\n", username)
 		} else {
 			fmt.Fprintf(stdout, "admin %q: was not locked\n", username)

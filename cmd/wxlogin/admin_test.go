@@ -107,10 +107,26 @@ func TestAdminCommandExitCodes(t *testing.T) {
 	if th, _ := db.ThrottleAttempt(ctx, "acct:ops", now, time.Hour, time.Hour, 5); !th.Locked(now) {
 		t.Fatal("setup: the account should be locked")
 	}
+	for range 6 {
+		if _, err := db.ThrottleAttempt(ctx, "acct:ops|ip:203.0.113.9", now, time.Hour, time.Hour, 5); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if code, out, errOut := runCmd("", "admin", "unlock", "--username", "OPS"); code != 0 || !strings.Contains(out, "lock released") {
 		t.Fatalf("unlock: exit %d, %q %q", code, out, errOut)
 	}
-	if th, _ := db.ThrottleAttempt(ctx, "acct:ops", now, time.Hour, time.Hour, 5); th.Locked(now) || th.Failures != 1 {
-		t.Fatalf("after unlock: %+v, want a fresh count", th)
+	for _, key := range []string{"acct:ops", "acct:ops|ip:203.0.113.9"} {
+		if th, _ := db.ThrottleAttempt(ctx, key, now, time.Hour, time.Hour, 5); th.Locked(now) || th.Failures != 1 {
+			t.Fatalf("%s after unlock: %+v, want a fresh count", key, th)
+		}
+	}
+	// An address lock, by --ip.
+	for range 6 {
+		if _, err := db.ThrottleAttempt(ctx, "ip:203.0.113.9", now, time.Hour, time.Hour, 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, out, _ := runCmd("", "admin", "unlock", "--ip", "203.0.113.9"); code != 0 || !strings.Contains(out, "address 203.0.113.9: failed logins forgotten") {
+		t.Fatalf("unlock --ip: exit %d, %q", code, out)
 	}
 }
