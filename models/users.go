@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -116,6 +118,23 @@ func (db *DB) RecordLogin(ctx context.Context, l Login) (id int64, disabled bool
 // UserByID loads one user.
 func (db *DB) UserByID(ctx context.Context, id int64) (*User, error) {
 	var u User
+	if db.Dialect == "postgres" {
+		// Every logged-in page runs this: on Postgres it skips GORM's
+		// statement building and reflective scan.
+		err := db.SQL.QueryRowContext(ctx, `SELECT id, openid, unionid, nickname, sex, province, city, country, avatar_url,
+		    privilege, language, scope, access_token_enc, access_token_expires_at, refresh_token_enc, refresh_token_expires_at,
+		    disabled, created_at, updated_at, last_login_at, login_count FROM users WHERE id = $1`, id).
+			Scan(&u.ID, &u.OpenID, &u.UnionID, &u.Nickname, &u.Sex, &u.Province, &u.City, &u.Country, &u.AvatarURL,
+				&u.Privilege, &u.Language, &u.Scope, &u.AccessTokenEnc, &u.AccessTokenExpiresAt, &u.RefreshTokenEnc, &u.RefreshTokenExpiresAt,
+				&u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.LoginCount)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &u, nil
+	}
 	err := db.Gorm.WithContext(ctx).Where("id = ?", id).Take(&u).Error
 	if err != nil {
 		return nil, notFound(err)

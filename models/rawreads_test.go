@@ -1,0 +1,94 @@
+package models_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"wxlogin/models"
+	"wxlogin/testdb"
+)
+
+// The hot reads skip GORM on Postgres; they must return exactly what GORM
+// reads from the same row, NULLs included.
+func TestHotReadsMatchGORM(t *testing.T) {
+	db := testdb.Open(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	full := models.Login{OpenID: "ofull", UnionID: "ufull", Scope: "snsapi_userinfo",
+		Profile:        &models.Profile{Nickname: "小明🐱", Sex: 2, Province: "上海", City: "浦东新区", Country: "中国", AvatarURL: "https://x/132", Privilege: `["a"]`, Language: "zh_CN"},
+		AccessTokenEnc: []byte{1, 2, 3}, AccessTokenExpiresAt: now.Add(time.Hour), RefreshTokenEnc: []byte{4, 5}, RefreshTokenExpiresAt: now.Add(48 * time.Hour), At: now}
+	bare := models.Login{OpenID: "obare", At: now} // snsapi_base: no profile, no unionid, no tokens
+	for _, l := range []models.Login{full, bare} {
+		t.Run("user "+l.OpenID, func(t *testing.T) {
+			id, _, err := db.RecordLogin(ctx, l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.UserByID(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want models.User
+			if err := db.Gorm.Where("id = ?", id).Take(&want).Error; err != nil {
+				t.Fatal(err)
+			}
+			if !sameRow(got, &want) {
+				t.Fatalf("UserByID\n got %+v\nwant %+v", *got, want)
+			}
+		})
+	}
+	if _, err := db.UserByID(ctx, 1<<40); err != models.ErrNotFound {
+		t.Fatalf("unknown user: %v, want ErrNotFound", err)
+	}
+
+	uid, _, _ := db.RecordLogin(ctx, bare)
+	for name, userID := range map[string]*int64{"with user": &uid, "anonymous": nil} {
+		t.Run("session "+name, func(t *testing.T) {
+			s := &models.Session{IDHash: "h-" + name, Kind: "user", UserID: userID, Data: []byte{9, 8, 7}, IP: "127.0.0.1", UserAgent: "ua",
+				CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+			if err := db.InsertSession(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.SessionByHash(ctx, s.IDHash, "user")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want models.Session
+			if err := db.Gorm.Where("id_hash = ?", s.IDHash).Take(&want).Error; err != nil {
+				t.Fatal(err)
+			}
+			if !sameRow(got, &want) {
+				t.Fatalf("SessionByHash\n got %+v\nwant %+v", *got, want)
+			}
+			if _, err := db.SessionByHash(ctx, s.IDHash, "admin"); err != models.ErrNotFound {
+				t.Fatalf("other kind: %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+// sameRow compares two structs field by field, times as instants.
+func sameRow(a, b any) bool {
+	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
+	for i := range va.NumField() {
+		fa, fb := va.Field(i).Interface(), vb.Field(i).Interface()
+		switch x := fa.(type) {
+		case time.Time:
+			if !x.Equal(fb.(time.Time)) {
+				return false
+			}
+		case *time.Time:
+			y := fb.(*time.Time)
+			if (x == nil) != (y == nil) || (x != nil && !x.Equal(*y)) {
+				return false
+			}
+		default:
+			if !reflect.DeepEqual(fa, fb) {
+				return false
+			}
+		}
+	}
+	return true
+}
