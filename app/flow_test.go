@@ -309,3 +309,15 @@ func (c *clock) Advance(d time.Duration) {
 	c.offset += d
 	c.mu.Unlock()
 }
+
+func TestMPVerifyFileIsServed(t *testing.T) {
+	e := newEnv(t)
+	in := e.start("a", map[string]string{"WECHAT_MP_VERIFY": "AbC123"}, Options{})
+	b := newBrowser(t)
+	if p := b.get(in.URL + "/MP_verify_AbC123.txt"); p.Status != http.StatusOK || p.Body != "AbC123" {
+		t.Fatalf("verification file: %d %q", p.Status, p.Body)
+	}
+	if p := b.get(in.URL + "/MP_verify_other.txt"); p.Status != http.StatusNotFound {
+		t.Fatalf("unknown verification file: %d", p.Status)
+	}
+}

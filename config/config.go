@@ -60,6 +60,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// DBMaxConns caps the Postgres pool of this instance.
 	DBMaxConns int
+	// MPVerify are the tokens of WeChat's domain-verification files
+	// (MP_verify_TOKEN.txt), served at the site root so the authorization
+	// domain can be verified without a reverse-proxy rule.
+	MPVerify []string
 }
 
 // Production reports whether wxlogin talks to the real WeChat, where every
@@ -205,6 +209,16 @@ func Load(env Getenv) (*Config, error) {
 			c.DBMaxConns = n
 		}
 	}
+	if s := must("WECHAT_MP_VERIFY", ""); s != "" {
+		for _, tok := range strings.Split(s, ",") {
+			tok = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(tok), "MP_verify_"), ".txt"))
+			if !alnum(tok) || len(tok) > 64 {
+				errs = append(errs, fmt.Errorf("WECHAT_MP_VERIFY: want the token of MP_verify_TOKEN.txt (letters and digits), got %q", tok))
+				continue
+			}
+			c.MPVerify = append(c.MPVerify, tok)
+		}
+	}
 	if s := must("TRUSTED_PROXIES", ""); s != "" {
 		for _, p := range strings.Split(s, ",") {
 			if p = strings.TrimSpace(p); p != "" {
@@ -309,6 +323,18 @@ func devKey(dir, name string) ([]byte, error) {
 		return nil, err
 	}
 	return k, nil
+}
+
+func alnum(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func randomHex(n int) string {

@@ -71,3 +71,18 @@ func TestDevModeGeneratesAndKeepsSecrets(t *testing.T) {
 		t.Fatalf("redirect URI %q", a.RedirectURI())
 	}
 }
+
+func TestMPVerifyTokens(t *testing.T) {
+	env := map[string]string{"DATA_DIR": t.TempDir(), "WECHAT_MP_VERIFY": "MP_verify_AbC123.txt, xyz9"}
+	c, err := Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.MPVerify) != 2 || c.MPVerify[0] != "AbC123" || c.MPVerify[1] != "xyz9" {
+		t.Fatalf("tokens %q", c.MPVerify)
+	}
+	env["WECHAT_MP_VERIFY"] = "../etc/passwd"
+	if _, err := Load(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "WECHAT_MP_VERIFY") {
+		t.Fatalf("bad token accepted: %v", err)
+	}
+}

@@ -97,6 +97,9 @@ func (h *Handler) Router() http.Handler {
 	r.GET("/wechat/callback", h.callback)
 	r.GET("/profile", h.profile)
 	r.POST("/logout", h.logout)
+	for _, tok := range h.cfg.MPVerify {
+		r.GET("/MP_verify_"+tok+".txt", func(c *gin.Context) { c.String(http.StatusOK, tok) })
+	}
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
 	r.GET("/metrics", gin.WrapH(h.metrics.Handler()))
