@@ -8,13 +8,13 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"wxlogin/display"
 	"wxlogin/models"
 	"wxlogin/reqid"
 	"wxlogin/static"
@@ -83,7 +83,7 @@ func newRenderer() (*renderer, error) {
 	}
 	funcs := template.FuncMap{
 		"asset":      func(name string) string { return r.assets[name] },
-		"avatarURL":  avatarURL,
+		"avatarURL":  func(raw string) string { return display.AvatarURL(raw, "") },
 		"fmtTime":    r.fmtTime,
 		"fmtTimePtr": r.fmtTimePtr,
 		"describe":   wechat.Describe,
@@ -186,28 +186,6 @@ func (r *renderer) fmtTimePtr(t *time.Time) string {
 		return "—"
 	}
 	return r.fmtTime(*t)
-}
-
-// avatarURL returns a safe image URL or "": only http(s), and WeChat's http
-// avatars are upgraded to https so the page stays secure.
-func avatarURL(raw string) string {
-	if raw == "" || len(raw) > 1024 {
-		return ""
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil {
-		return ""
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if h := u.Hostname(); h != "localhost" && h != "127.0.0.1" {
-			u.Scheme = "https"
-		}
-	default:
-		return ""
-	}
-	return u.String()
 }
 
 func deref[T any](p *T) T {

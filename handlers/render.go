@@ -6,13 +6,13 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"wxlogin/display"
 	"wxlogin/models"
 	"wxlogin/static"
 	"wxlogin/templates"
@@ -135,28 +135,8 @@ func (r *renderer) assetURL(name string) (string, error) {
 	return a.url, nil
 }
 
-// avatarURL returns a safe image URL or "" (nothing rendered): only http(s),
-// and WeChat's http avatars are upgraded to https so the page stays secure.
-func (r *renderer) avatarURL(raw string) string {
-	if raw == "" || len(raw) > 1024 {
-		return ""
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil {
-		return ""
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		host := u.Hostname()
-		if host != r.self && host != "localhost" && host != "127.0.0.1" {
-			u.Scheme = "https"
-		}
-	default:
-		return ""
-	}
-	return u.String()
-}
+// avatarURL is display.AvatarURL with this site's host.
+func (r *renderer) avatarURL(raw string) string { return display.AvatarURL(raw, r.self) }
 
 func (r *renderer) fmtTime(t time.Time) string {
 	if t.IsZero() {
