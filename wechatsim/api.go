@@ -124,7 +124,7 @@ func (s *Sim) useCode(code string) (*simUser, string, apiError) {
 		return nil, "", 42003
 	}
 	rec.used = true
-	return s.byKey[rec.userKey], rec.scope, 0
+	return s.user(rec.userKey), rec.scope, 0
 }
 
 // exchange is /sns/oauth2/access_token.
@@ -180,7 +180,7 @@ func (s *Sim) refreshToken(_ *http.Request, q url.Values) any {
 	case now.Sub(rec.issued) >= refreshTokenTTL:
 		return apiError(42002)
 	}
-	u := s.byKey[rec.userKey]
+	u := s.user(rec.userKey)
 	access := s.mintAccess(u, rec.scope, now)
 	return tokenAnswer{AccessToken: access, ExpiresIn: int(accessTokenTTL / time.Second),
 		RefreshToken: rt, OpenID: u.OpenID, Scope: rec.scope}
@@ -244,7 +244,7 @@ func (s *Sim) userInfo(r *http.Request, q url.Values) any {
 	if rec.scope != scopeUserInfo {
 		return apiError(48001)
 	}
-	u := s.publicUser(s.byKey[rec.userKey], s.publicBase(r), q.Get("lang"))
+	u := s.publicUser(s.user(rec.userKey), s.publicBase(r), q.Get("lang"))
 	return userInfoAnswer{OpenID: u.OpenID, Nickname: u.Nickname, Sex: u.Sex,
 		Province: u.Province, City: u.City, Country: u.Country, HeadImgURL: u.HeadImgURL,
 		Privilege: u.Privilege, UnionID: u.UnionID}

@@ -123,5 +123,8 @@ func (s *Sim) findUser(keyOrOpenID string) *simUser {
 	if u, ok := s.byKey[keyOrOpenID]; ok {
 		return u
 	}
-	return s.byOpen[keyOrOpenID]
+	if u, ok := s.byOpen[keyOrOpenID]; ok {
+		return u
+	}
+	return s.follower(keyOrOpenID)
 }
