@@ -258,7 +258,11 @@ func writeMarkdown(w *strings.Builder, meta []string, command string, runs []ben
 	}
 	p("| scope | %s |\n", scope)
 	p("| duration | %s warm-up, then %s measured, per run |\n", first.Warmup, first.Duration)
-	p("| test users | %s |\n", strings.Join(first.Users, ", "))
+	if len(first.Users) == 1 && first.Users[0] == followers {
+		p("| who logs in | a different synthetic follower per login (the simulator's `follower-N`), as in a real storm |\n")
+	} else {
+		p("| who logs in | the simulator's test users %s, in turn (their users rows are shared by many logins) |\n", strings.Join(first.Users, ", "))
+	}
 	p("| wxlogin | built binary, production-shaped: WECHAT_APPID/SECRET of the standalone simulator (cmd/wechat-sim), fixed SESSION_KEYS/TOKEN_KEY, a fresh database per run, default pool (40 connections), default logging (JSON, info) |\n")
 
 	p("\n## Results\n\n| | %s |\n|---|%s\n", labels(runs), strings.Repeat("---|", len(runs)))

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -52,8 +53,15 @@ func storm(ctx context.Context, cfg *config, stderr io.Writer) (*Result, error) 
 	var (
 		tickets atomic.Int64 // logins handed out, for -n
 		rr      atomic.Uint64
+		people  atomic.Int64 // the next synthetic follower
 		wg      sync.WaitGroup
 	)
+	who := func(i, k int) string {
+		if len(cfg.users) == 1 && cfg.users[0] == followers {
+			return "follower-" + strconv.FormatInt(people.Add(1)%maxFollower+1, 10)
+		}
+		return cfg.users[(i+k*cfg.browsers)%len(cfg.users)]
+	}
 	next := func() *url.URL { return cfg.urls[int(rr.Add(1)-1)%len(cfg.urls)] }
 	more := func() bool {
 		if ctx.Err() != nil || (!deadline.IsZero() && !time.Now().Before(deadline)) {
@@ -88,14 +96,21 @@ func storm(ctx context.Context, cfg *config, stderr io.Writer) (*Result, error) 
 			}
 			rnd := rand.New(rand.NewPCG(uint64(i), uint64(start.UnixNano())))
 			for k := 0; more(); k++ {
-				p := plan{user: cfg.users[(i+k*cfg.browsers)%len(cfg.users)], urls: next}
+				p := plan{user: who(i, k), urls: next}
 				if rnd.Float64() < cfg.dup {
 					p.dup, p.variant = true, cfg.variant
 					if p.variant == "mix" {
 						p.variant = []string{"A", "B"}[rnd.IntN(2)]
 					}
 				}
-				col.add(newBrowser(cfg, tr, dialer).login(ctx, p))
+				s := newBrowser(cfg, tr, dialer).login(ctx, p)
+				col.add(s)
+				if !s.OK {
+					// A person whose login failed does not retry within
+					// microseconds; nor should a browser spin on a server
+					// that refuses connections.
+					pause(ctx, failurePause)
+				}
 			}
 		}()
 	}
@@ -122,6 +137,21 @@ func storm(ctx context.Context, cfg *config, stderr io.Writer) (*Result, error) 
 	res.HTTP5xx.Server = res.Server.HTTP5xx
 	res.LoadToolCPUSeconds = cpuSeconds(ruAfter) - cpuSeconds(ruBefore)
 	return res, nil
+}
+
+// maxFollower is the simulator's largest follower number (7 digits).
+const maxFollower = 9_999_999
+
+// failurePause is how long a browser waits after a failed login.
+const failurePause = 100 * time.Millisecond
+
+func pause(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 func cpuSeconds(ru syscall.Rusage) float64 {

@@ -11,6 +11,7 @@ import (
 
 	"wxlogin/app"
 	wxconfig "wxlogin/config"
+	"wxlogin/models"
 	"wxlogin/testdb"
 	"wxlogin/wechatsim"
 )
@@ -22,6 +23,7 @@ type world struct {
 	sim  *wechatsim.Sim
 	simU string
 	urls []string
+	db   string
 }
 
 func newWorld(t *testing.T, n int) *world {
@@ -30,7 +32,7 @@ func newWorld(t *testing.T, n int) *world {
 	simSrv := httptest.NewServer(sim.Handler())
 	t.Cleanup(simSrv.Close)
 	db := testdb.New(t)
-	w := &world{sim: sim, simU: simSrv.URL}
+	w := &world{sim: sim, simU: simSrv.URL, db: db}
 	for i := range n {
 		srv := httptest.NewUnstartedServer(nil)
 		base := "http://" + srv.Listener.Addr().String()
@@ -80,6 +82,7 @@ func TestStormLogsEveryoneInExactlyOnce(t *testing.T) {
 		{"one instance, doubles of both variants", 1, []string{"-c", "8", "-n", "40", "-dup", "0.5", "-variant", "mix", "-latency", "30ms"}},
 		{"two instances, every login doubled", 2, []string{"-c", "6", "-n", "30", "-dup", "1", "-variant", "B", "-latency", "30ms"}},
 		{"snsapi_base, no doubles", 1, []string{"-c", "4", "-n", "12", "-dup", "0", "-scope", "snsapi_base", "-latency", "0"}},
+		{"the simulator's test users", 1, []string{"-c", "4", "-n", "12", "-dup", "0.5", "-users", "zhangsan,emoji", "-latency", "0"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,6 +109,24 @@ func TestStormLogsEveryoneInExactlyOnce(t *testing.T) {
 				t.Fatalf("%d double callbacks but %d measured or counted as never owned", doubled, measured)
 			}
 		})
+	}
+}
+
+// By default every login is a different person, as in a real storm.
+func TestStormLogsInDifferentFollowers(t *testing.T) {
+	w := newWorld(t, 1)
+	res := w.storm(t, "-c", "3", "-n", "15", "-dup", "0.3", "-latency", "0")
+	db, err := models.Open(context.Background(), w.db, "", models.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var users int64
+	if err := db.Gorm.Raw("SELECT count(*) FROM users").Scan(&users).Error; err != nil {
+		t.Fatal(err)
+	}
+	if res.Logins.OK != 15 || users != int64(res.Exchanges.LoginsWithCode) {
+		t.Fatalf("%d logins made %d users rows; want one follower per login (%d with a code)", res.Logins.OK, users, res.Exchanges.LoginsWithCode)
 	}
 }
 
