@@ -17,8 +17,8 @@
 #   BENCH_DUP=0.3        fraction of logins with Android's double callback (A/B mixed)
 #   BENCH_DURATION=30s   measured time per run (after BENCH_WARMUP=5s)
 #   BENCH_SCOPE=         snsapi_base or snsapi_userinfo (empty: wxlogin's default, snsapi_userinfo)
-#   BENCH_RUNS="1:200 2:200 1:20"   runs as INSTANCES:BROWSERS (":BROWSERS" defaults to BENCH_BROWSERS);
-#                        the last one shows the latencies on a machine that is not saturated
+#   BENCH_RUNS="1:200 2:200 1:20 2:20"   runs as INSTANCES:BROWSERS (":BROWSERS" defaults to BENCH_BROWSERS);
+#                        the 20-browser runs show the latencies on a machine that is not saturated
 #   BENCH_GO=1           also run the Go micro-benchmarks (go test -bench, -benchmem)
 #   BENCH_OUT=docs/BENCHMARKS.md   ("-" for stdout only)
 #   BENCH_KEEP=          a directory to keep logs, profiles and JSON in (default: a temp dir, removed)
@@ -38,7 +38,7 @@ DUP=${BENCH_DUP:-0.3}
 DURATION=${BENCH_DURATION:-30s}
 WARMUP=${BENCH_WARMUP:-5s}
 SCOPE=${BENCH_SCOPE:-}
-RUNS=${BENCH_RUNS:-1:$BROWSERS 2:$BROWSERS 1:20}
+RUNS=${BENCH_RUNS:-1:$BROWSERS 2:$BROWSERS 1:20 2:20}
 GOBENCH=${BENCH_GO:-1}
 OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
 
