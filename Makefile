@@ -13,7 +13,7 @@ IMAGE     ?= wxlogin:dev
 PKGS      ?= ./...
 TESTFLAGS ?=
 
-.PHONY: help run test bench vet vulncheck build docker clean
+.PHONY: help run test bench soak vet vulncheck build docker clean
 
 help: ## List the targets
 	@echo "Targets:"
@@ -33,6 +33,9 @@ bench: ## Run the benchmarks (scripts/bench.sh)
 	else \
 	  echo "make bench: scripts/bench.sh does not exist yet; there are no benchmarks to run." >&2; \
 	fi
+
+soak: ## A 10-minute login storm with a Postgres restart and an instance kill (scripts/soak.sh)
+	bash scripts/soak.sh
 
 vet: ## Check formatting (gofmt -l) and run go vet
 	@unformatted=$$(find . -name '*.go' -not -path './.git/*' -not -path './data/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l); \
