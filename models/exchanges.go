@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"maps"
 	"slices"
@@ -63,8 +64,34 @@ func (db *DB) ClaimExchange(ctx context.Context, row *CodeExchange) (bool, error
 	return res.RowsAffected == 1, nil
 }
 
+// exchangeColumns are CodeExchange's columns in field order, for the
+// queries that scan without GORM (a test keeps them in step with the struct).
+const exchangeColumns = "id, code_hash, state_hash, browser_hash, next_path, scope, status, owner, lease_until, " +
+	"attempts, takeovers, duplicates, waits, restarted, user_id, openid, errcode, error_kind, created_at, updated_at, finished_at"
+
+// exchangeRow runs a one-row query of exchangeColumns on Postgres. A
+// duplicate on another instance polls its row until the owner finishes,
+// several reads per duplicate: they skip GORM's statement building and
+// reflective scan.
+func (db *DB) exchangeRow(ctx context.Context, query string, args ...any) (*CodeExchange, error) {
+	var r CodeExchange
+	err := db.SQL.QueryRowContext(ctx, query, args...).Scan(&r.ID, &r.CodeHash, &r.StateHash, &r.BrowserHash, &r.NextPath,
+		&r.Scope, &r.Status, &r.Owner, &r.LeaseUntil, &r.Attempts, &r.Takeovers, &r.Duplicates, &r.Waits, &r.Restarted,
+		&r.UserID, &r.OpenID, &r.ErrCode, &r.ErrorKind, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
 // ExchangeByCode returns the row for a code hash, or ErrNotFound.
 func (db *DB) ExchangeByCode(ctx context.Context, codeHash string) (*CodeExchange, error) {
+	if db.Dialect == "postgres" {
+		return db.exchangeRow(ctx, `SELECT `+exchangeColumns+` FROM code_exchanges WHERE code_hash = $1`, codeHash)
+	}
 	var r CodeExchange
 	if err := db.Gorm.WithContext(ctx).Where("code_hash = ?", codeHash).Take(&r).Error; err != nil {
 		return nil, notFound(err)
@@ -74,6 +101,9 @@ func (db *DB) ExchangeByCode(ctx context.Context, codeHash string) (*CodeExchang
 
 // LiveExchangeByState returns the pending or done row for a state, or ErrNotFound.
 func (db *DB) LiveExchangeByState(ctx context.Context, stateHash string) (*CodeExchange, error) {
+	if db.Dialect == "postgres" {
+		return db.exchangeRow(ctx, `SELECT `+exchangeColumns+` FROM code_exchanges WHERE state_hash = $1 AND status <> $2`, stateHash, StatusFailed)
+	}
 	var r CodeExchange
 	err := db.Gorm.WithContext(ctx).Where("state_hash = ? AND status <> ?", stateHash, StatusFailed).Take(&r).Error
 	if err != nil {

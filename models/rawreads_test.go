@@ -44,6 +44,47 @@ func TestHotReadsMatchGORM(t *testing.T) {
 	}
 
 	uid, _, _ := db.RecordLogin(ctx, bare)
+	for _, finish := range []string{"pending", "done", "failed"} {
+		t.Run("exchange "+finish, func(t *testing.T) {
+			h := "code-" + finish
+			row := &models.CodeExchange{CodeHash: h, StateHash: "state-" + finish, BrowserHash: "b", NextPath: "/profile", Scope: "snsapi_userinfo",
+				Status: models.StatusPending, Owner: "a", LeaseUntil: now.Add(time.Minute), Attempts: 1, CreatedAt: now, UpdatedAt: now}
+			if ok, err := db.ClaimExchange(ctx, row); err != nil || !ok {
+				t.Fatal(ok, err)
+			}
+			switch finish {
+			case "done":
+				if err := db.CompleteExchange(ctx, h, "a", uid, "obare", now); err != nil {
+					t.Fatal(err)
+				}
+			case "failed":
+				if err := db.FailExchange(ctx, h, "a", 40029, "rejected", now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var want models.CodeExchange
+			if err := db.Gorm.Where("code_hash = ?", h).Take(&want).Error; err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.ExchangeByCode(ctx, h)
+			if err != nil || !sameRow(got, &want) {
+				t.Fatalf("ExchangeByCode %v\n got %+v\nwant %+v", err, got, want)
+			}
+			live, err := db.LiveExchangeByState(ctx, "state-"+finish)
+			if finish == "failed" {
+				if err != models.ErrNotFound {
+					t.Fatalf("LiveExchangeByState of a failed row: %v, want ErrNotFound", err)
+				}
+				return
+			}
+			if err != nil || !sameRow(live, &want) {
+				t.Fatalf("LiveExchangeByState %v\n got %+v\nwant %+v", err, live, want)
+			}
+		})
+	}
+	if _, err := db.ExchangeByCode(ctx, "no-such-code"); err != models.ErrNotFound {
+		t.Fatalf("unknown code: %v, want ErrNotFound", err)
+	}
 	for name, userID := range map[string]*int64{"with user": &uid, "anonymous": nil} {
 		t.Run("session "+name, func(t *testing.T) {
 			s := &models.Session{IDHash: "h-" + name, Kind: "user", UserID: userID, Data: []byte{9, 8, 7}, IP: "127.0.0.1", UserAgent: "ua",

@@ -35,6 +35,12 @@ type User struct {
 // TableName pins the table name so GORM's pluralisation never guesses.
 func (User) TableName() string { return "users" }
 
+// userColumns are User's columns in field order, for the queries that scan
+// without GORM (a test keeps them in step with the struct).
+const userColumns = "id, openid, unionid, nickname, sex, province, city, country, avatar_url, privilege, language, scope, " +
+	"access_token_enc, access_token_expires_at, refresh_token_enc, refresh_token_expires_at, " +
+	"disabled, created_at, updated_at, last_login_at, login_count"
+
 // Profile is what WeChat's userinfo tells about a user.
 type Profile struct {
 	Nickname  string
@@ -121,9 +127,7 @@ func (db *DB) UserByID(ctx context.Context, id int64) (*User, error) {
 	if db.Dialect == "postgres" {
 		// Every logged-in page runs this: on Postgres it skips GORM's
 		// statement building and reflective scan.
-		err := db.SQL.QueryRowContext(ctx, `SELECT id, openid, unionid, nickname, sex, province, city, country, avatar_url,
-		    privilege, language, scope, access_token_enc, access_token_expires_at, refresh_token_enc, refresh_token_expires_at,
-		    disabled, created_at, updated_at, last_login_at, login_count FROM users WHERE id = $1`, id).
+		err := db.SQL.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id).
 			Scan(&u.ID, &u.OpenID, &u.UnionID, &u.Nickname, &u.Sex, &u.Province, &u.City, &u.Country, &u.AvatarURL,
 				&u.Privilege, &u.Language, &u.Scope, &u.AccessTokenEnc, &u.AccessTokenExpiresAt, &u.RefreshTokenEnc, &u.RefreshTokenExpiresAt,
 				&u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.LoginCount)
