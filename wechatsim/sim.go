@@ -67,6 +67,8 @@ type Sim struct {
 	stats   Stats
 	faults  map[string]*faultState
 	latency time.Duration
+	// lastPrune rate-limits pruning of the code and token tables.
+	lastPrune time.Time
 }
 
 // New returns a simulator for o.

@@ -12,9 +12,22 @@ const (
 	scopeUserInfo = "snsapi_userinfo"
 )
 
-// maxEntries bounds each in-memory table so a long-running simulator cannot
-// grow without limit; past it, expired entries are dropped.
+// maxEntries is the size past which the tables are pruned of expired
+// entries — at most once per pruneEvery, so that a simulator under a
+// sustained storm does not rescan a large table on every new code.
 const maxEntries = 10000
+
+// pruneEvery rate-limits pruning.
+const pruneEvery = time.Second
+
+// hardCap bounds a table even when nothing in it has expired (refresh tokens
+// live 30 days): past it, an arbitrary tenth is dropped, so a days-long soak
+// keeps a bounded footprint at the price of forgetting some old tokens.
+const hardCap = 500000
+
+// usedCodeTTL is how long a code is remembered: past its 5-minute life it
+// still answers 42003 (expired) or 40163 (used) for a while, then 40029.
+const usedCodeTTL = 2 * codeTTL
 
 // codeRec is one authorization code. The code stays in the table after use
 // so a second exchange can answer 40163 rather than 40029.
@@ -53,13 +66,7 @@ func (s *Sim) issueCode(u *simUser, scope string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.o.Now()
-	if len(s.codes) >= maxEntries {
-		for c, rec := range s.codes {
-			if now.Sub(rec.issued) > time.Hour {
-				delete(s.codes, c)
-			}
-		}
-	}
+	s.prune(now)
 	s.codes[code] = &codeRec{userKey: u.Key, scope: scope, issued: now}
 	s.stats.CodesIssued++
 	return code
@@ -98,7 +105,7 @@ func (s *Sim) ExchangeCount(code string) int {
 
 // mintTokens creates an access token and a refresh token. Caller holds s.mu.
 func (s *Sim) mintTokens(u *simUser, scope string, now time.Time) (access, refresh string) {
-	s.gcTokens(now)
+	s.prune(now)
 	access = "90_" + randomAlnum(86)
 	refresh = "90_" + randomAlnum(86)
 	s.access[access] = &accessRec{userKey: u.Key, openid: u.OpenID, scope: scope, issued: now}
@@ -109,26 +116,42 @@ func (s *Sim) mintTokens(u *simUser, scope string, now time.Time) (access, refre
 // mintAccess creates an access token only (refresh keeps its refresh
 // token). Caller holds s.mu.
 func (s *Sim) mintAccess(u *simUser, scope string, now time.Time) string {
-	s.gcTokens(now)
+	s.prune(now)
 	access := "90_" + randomAlnum(86)
 	s.access[access] = &accessRec{userKey: u.Key, openid: u.OpenID, scope: scope, issued: now}
 	return access
 }
 
-// gcTokens drops expired tokens once a table is full. Caller holds s.mu.
-func (s *Sim) gcTokens(now time.Time) {
-	if len(s.access) >= maxEntries {
-		for t, rec := range s.access {
-			if now.Sub(rec.issued) >= accessTokenTTL {
-				delete(s.access, t)
-			}
+// prune drops expired codes and tokens once a table is past maxEntries, at
+// most once per pruneEvery. Caller holds s.mu.
+func (s *Sim) prune(now time.Time) {
+	if len(s.codes) < maxEntries && len(s.access) < maxEntries && len(s.refresh) < maxEntries {
+		return
+	}
+	if now.Sub(s.lastPrune) < pruneEvery && now.After(s.lastPrune) {
+		return
+	}
+	s.lastPrune = now
+	dropOld(s.codes, now, usedCodeTTL, func(r *codeRec) time.Time { return r.issued })
+	dropOld(s.access, now, accessTokenTTL, func(r *accessRec) time.Time { return r.issued })
+	dropOld(s.refresh, now, refreshTokenTTL, func(r *refreshRec) time.Time { return r.issued })
+}
+
+// dropOld deletes entries older than ttl and, past hardCap, a tenth more.
+func dropOld[R any](m map[string]R, now time.Time, ttl time.Duration, issued func(R) time.Time) {
+	for k, r := range m {
+		if now.Sub(issued(r)) >= ttl {
+			delete(m, k)
 		}
 	}
-	if len(s.refresh) >= maxEntries {
-		for t, rec := range s.refresh {
-			if now.Sub(rec.issued) >= refreshTokenTTL {
-				delete(s.refresh, t)
+	if len(m) > hardCap {
+		n := len(m) / 10
+		for k := range m {
+			if n == 0 {
+				break
 			}
+			delete(m, k)
+			n--
 		}
 	}
 }
