@@ -43,8 +43,11 @@ type sample struct {
 	// FirstNeverOwned: the aborted first request ended before reaching the
 	// exchange gate, so there was no owner to be answered after.
 	FirstNeverOwned bool
-	Browser5xx      int // 5xx answers the browser saw
-	Aborted5xx      int // 5xx answered to the aborted first request (nobody sees it)
+	// Restarted: WeChat rejected the code, wxlogin restarted the login and
+	// the browser followed it to a second code (which owes its own exchange).
+	Restarted  bool
+	Browser5xx int // 5xx answers the browser saw
+	Aborted5xx int // 5xx answered to the aborted first request (nobody sees it)
 }
 
 // plan is what one login will do.
@@ -198,12 +201,17 @@ func (b *browser) login(ctx context.Context, p plan) (s sample) {
 		return fail("callback", a, err)
 	}
 	if loc := a.location; loc != "/profile" {
-		if strings.HasPrefix(loc, "/wechat/entry") {
-			s.Reason = "callback: restarted (WeChat rejected the code)"
-		} else {
+		if !strings.HasPrefix(loc, "/wechat/entry") {
 			s.Reason = "callback: redirected elsewhere than /profile"
+			return s
 		}
-		return s
+		// WeChat rejected the code and wxlogin restarted the login, as it
+		// does once; a real browser follows that redirect, so the tool does.
+		s.Restarted = true
+		a, err = b.followRestart(ctx, p, loc)
+		if err != nil || a.status != http.StatusFound || a.location != "/profile" {
+			return fail("restarted login", a, err)
+		}
 	}
 
 	// 4. The page the person came for.
@@ -213,6 +221,29 @@ func (b *browser) login(ctx context.Context, p plan) (s sample) {
 	}
 	s.OK = true
 	return s
+}
+
+// followRestart walks a restarted login: entry, headless authorize (no
+// double callback this time), callback.
+func (b *browser) followRestart(ctx context.Context, p plan, entryPath string) (answer, error) {
+	inst := p.urls()
+	a, err := b.get(ctx, inst.String()+entryPath, nil)
+	if err != nil || a.status != http.StatusFound {
+		return a, err
+	}
+	authURL, err := url.Parse(strings.TrimSuffix(a.location, "#wechat_redirect"))
+	if err != nil || !b.allowed(authURL) {
+		return answer{}, fmt.Errorf("authorize URL is not on this machine")
+	}
+	a, err = b.get(ctx, authURL.String(), map[string]string{"X-Sim-User": p.user, "X-Sim-Action": "allow"})
+	if err != nil || a.status != http.StatusFound {
+		return a, err
+	}
+	cb, err := onInstance(a.location, inst)
+	if err != nil {
+		return answer{}, err
+	}
+	return b.get(ctx, cb.String(), nil)
 }
 
 // allowed keeps the storm on this machine: URLs the servers hand out are

@@ -27,7 +27,10 @@ type Result struct {
 		// FirstNeverOwned: double callbacks whose aborted first request
 		// ended before it reached the exchange (the duplicate owned it).
 		FirstNeverOwned int `json:"first_never_owned"`
-		Warmup          int `json:"warmup_logins"`
+		// Restarted: logins that WeChat's rejection of the first code sent
+		// through one silent restart (counted in OK when that succeeded).
+		Restarted int `json:"restarted"`
+		Warmup    int `json:"warmup_logins"`
 	} `json:"logins"`
 
 	// LoginMS: entry to profile page of successful logins.
@@ -234,6 +237,9 @@ func (c *collector) result(cfg *config, start, end time.Time) *Result {
 		if s.FirstNeverOwned {
 			r.Logins.FirstNeverOwned++
 		}
+		if s.Restarted {
+			r.Logins.Restarted++
+		}
 		if !s.OK {
 			r.Logins.Failed++
 			r.Logins.FailedByReason[s.Reason]++
@@ -321,7 +327,7 @@ func printTable(w io.Writer, r *Result) {
 	}
 	fmt.Fprintf(w, "\nwxlogin-load: %.1fs measured, %d browsers, %.0f%% double callbacks (variant %s), scope %s, simulator latency %s, %d URL(s)\n\n",
 		r.MeasuredSeconds, s.Browsers, s.DupFraction*100, s.Variant, scope, latencyText(s.LatencyMS), len(s.URLs))
-	fmt.Fprintf(w, "%-28s %d ok, %d failed (%d double callbacks; %d warm-up logins not counted)\n", "logins", r.Logins.OK, r.Logins.Failed, r.Logins.Duplicated, r.Logins.Warmup)
+	fmt.Fprintf(w, "%-28s %d ok, %d failed (%d double callbacks; %d silently restarted; %d warm-up logins not counted)\n", "logins", r.Logins.OK, r.Logins.Failed, r.Logins.Duplicated, r.Logins.Restarted, r.Logins.Warmup)
 	fmt.Fprintf(w, "%-28s %.1f\n", "logins/s", r.Logins.PerSecond)
 	fmt.Fprintf(w, "\n%-28s %9s %9s %9s %9s %9s\n", "milliseconds", "p50", "p95", "p99", "max", "n")
 	row := func(name string, d Dist) {

@@ -178,6 +178,9 @@ func (c *collector) add(s sample) {
 		if s.ReachedCallback {
 			c.warmCode++
 		}
+		if s.Restarted {
+			c.warmCode++
+		}
 		return
 	}
 	c.samples = append(c.samples, s)
@@ -197,6 +200,9 @@ func (c *collector) reachedCallback() int {
 	for _, s := range c.samples {
 		if s.ReachedCallback {
 			n++
+		}
+		if s.Restarted {
+			n++ // the restart's second code owes its own exchange
 		}
 	}
 	return n

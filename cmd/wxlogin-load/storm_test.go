@@ -169,3 +169,19 @@ func TestReportWritesTargetsAndKeepsNotes(t *testing.T) {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
+
+// A restart is what a browser follows, not a failed login: the tool walks it
+// and counts the second code in the exactly-once books.
+func TestStormFollowsSilentRestarts(t *testing.T) {
+	w := newWorld(t, 1)
+	// One rejection: a second one for the same login would rightly be a 502.
+	w.sim.SetFault("access_token", wechatsim.Fault{ErrCode: 40029, Count: 1})
+	res := w.storm(t, "-c", "1", "-n", "10", "-dup", "0", "-latency", "0")
+	if res.Logins.Failed != 0 || res.Logins.OK != 10 || res.Logins.Restarted != 1 {
+		t.Fatalf("logins: %d ok, %d failed, %d restarted; want 10, 0, 1 (reasons %v)",
+			res.Logins.OK, res.Logins.Failed, res.Logins.Restarted, res.Logins.FailedByReason)
+	}
+	if !res.Exchanges.ExactlyOnce {
+		t.Fatalf("exchanges: %+v", res.Exchanges)
+	}
+}
