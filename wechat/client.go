@@ -101,14 +101,14 @@ func New(cfg Config) *Client {
 // own deadline through the request context.
 func defaultHTTPClient() *http.Client {
 	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
+		Proxy:             http.ProxyFromEnvironment,
+		DialContext:       (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2: true,
 		// A login storm keeps ~latency × logins/s calls in flight (about 100
 		// at 1,000 logins/s and 100 ms); fewer idle slots would churn
 		// connections (TIME_WAIT) at that rate.
-		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 128,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   128,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: time.Second,
