@@ -8,6 +8,7 @@
 //	wxlogin admin enable --username NAME
 //	wxlogin admin unlock --username NAME [--ip ADDR]
 //	wxlogin rotate-token-key                             re-seal stored tokens with the first TOKEN_KEY
+//	wxlogin healthcheck [--live]                         probe this instance's /readyz (/healthz); for Docker
 //
 // Configuration comes from the environment (see README.md).
 package main
@@ -36,7 +37,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "serve", "migrate", "admin", "rotate-token-key":
+	case "serve", "migrate", "admin", "rotate-token-key", "healthcheck":
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return 0
@@ -54,6 +55,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "migrate":
 		return migrate(ctx, cfg, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, cfg, args, stdout, stderr)
 	case "admin":
 		return admin(ctx, cfg, args, stdin, stdout, stderr)
 	case "rotate-token-key":
@@ -70,7 +73,8 @@ const usage = `usage:
   wxlogin admin disable --username NAME
   wxlogin admin enable --username NAME
   wxlogin admin unlock --username NAME [--ip ADDR]
-  wxlogin rotate-token-key`
+  wxlogin rotate-token-key
+  wxlogin healthcheck [--live]`
 
 func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 	log := app.NewLogger(cfg, stderr)

@@ -277,3 +277,34 @@ func until(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestHealthcheckCommand(t *testing.T) {
+	s, sim := newSim(t)
+	p := startProc(t, sim, s, testdb.New(t), "", "a")
+	addr := strings.TrimPrefix(p.url, "http://")
+	check := func(args ...string) (int, string) {
+		cmd := exec.Command(binary(t), append([]string{"healthcheck"}, args...)...)
+		cmd.Env = append(os.Environ(), "LISTEN_ADDR="+addr, "DATA_DIR="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), string(out)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, string(out)
+	}
+	if code, out := check(); code != 0 || !strings.Contains(out, "/readyz 200") {
+		t.Fatalf("healthcheck of a ready instance: exit %d, %q", code, out)
+	}
+	if code, out := check("--live"); code != 0 || !strings.Contains(out, "/healthz 200") {
+		t.Fatalf("healthcheck --live: exit %d, %q", code, out)
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+	p.done <- nil
+	if code, _ := check(); code != 1 {
+		t.Fatalf("healthcheck of a stopped instance: exit %d, want 1", code)
+	}
+}
