@@ -2,8 +2,6 @@ package admin
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -51,38 +49,21 @@ type message struct {
 
 // renderer holds every admin page parsed once, sharing the admin layout.
 type renderer struct {
-	pages  map[string]*template.Template
-	assets map[string]string
-	loc    *time.Location
-	bufs   sync.Pool
+	pages map[string]*template.Template
+	loc   *time.Location
+	bufs  sync.Pool
 }
 
 func newRenderer() (*renderer, error) {
-	r := &renderer{pages: map[string]*template.Template{}, assets: map[string]string{},
+	r := &renderer{pages: map[string]*template.Template{},
 		bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		loc = time.FixedZone("CST", 8*3600)
 	}
 	r.loc = loc
-	// The same fingerprints as the user pages: /static/ serves both.
-	err = fs.WalkDir(static.FS, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(static.FS, path)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		r.assets[path] = "/static/" + path + "?v=" + hex.EncodeToString(sum[:6])
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
 	funcs := template.FuncMap{
-		"asset":      func(name string) string { return r.assets[name] },
+		"asset":      static.URL, // the same fingerprints as the user pages: /static/ serves both
 		"avatarURL":  func(raw string) string { return display.AvatarURL(raw, "") },
 		"fmtTime":    r.fmtTime,
 		"fmtTimePtr": r.fmtTimePtr,

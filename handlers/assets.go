@@ -3,8 +3,6 @@ package handlers
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"io/fs"
 	"net/http"
 	"path"
@@ -12,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"wxlogin/static"
 )
 
 // asset is one embedded static file, prepared once at start-up: its
@@ -40,8 +40,7 @@ func loadAssets(fsys fs.FS) (map[string]*asset, error) {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(b)
-		a := &asset{body: b, contentType: contentTypeOf(name), hash: hex.EncodeToString(sum[:6])}
+		a := &asset{body: b, contentType: contentTypeOf(name), hash: static.Fingerprint(b)}
 		a.url = "/static/" + name + "?v=" + a.hash
 		if compressible(a.contentType) && len(b) >= gzipMin {
 			var buf bytes.Buffer

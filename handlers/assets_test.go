@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"wxlogin/static"
+
 	"bytes"
 	"compress/gzip"
 	"io"
@@ -126,7 +128,7 @@ func TestAcceptsGzip(t *testing.T) {
 
 func TestUnknownAssetFailsThePage(t *testing.T) {
 	h := pageHandler(t, map[string]string{"DATA_DIR": t.TempDir()})
-	if _, err := h.tmpl.assetURL("missing.css"); err == nil {
+	if _, err := static.URL("missing.css"); err == nil {
 		t.Fatal("a missing asset must be an error, not an empty URL")
 	}
 	rec := httptest.NewRecorder()

@@ -62,7 +62,7 @@ func newRenderer(baseHost string) (*renderer, error) {
 		return nil, err
 	}
 	funcs := template.FuncMap{
-		"asset":      r.assetURL,
+		"asset":      static.URL,
 		"avatarURL":  r.avatarURL,
 		"sexName":    sexName,
 		"langName":   langName,
@@ -123,16 +123,6 @@ func (h *Handler) renderTo(w http.ResponseWriter, r *http.Request, status int, p
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
-}
-
-// assetURL is the fingerprinted URL of a static file; a name that does not
-// exist fails the page, so a typo shows in every test of that page.
-func (r *renderer) assetURL(name string) (string, error) {
-	a, ok := r.assets[name]
-	if !ok {
-		return "", fmt.Errorf("no static asset %q", name)
-	}
-	return a.url, nil
 }
 
 // avatarURL is display.AvatarURL with this site's host.
