@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"wxlogin/static"
-
 	"bytes"
 	"compress/gzip"
 	"io"
@@ -14,6 +12,7 @@ import (
 
 	"wxlogin/config"
 	"wxlogin/metrics"
+	"wxlogin/static"
 )
 
 // pageHandler is a Handler with what rendering and static files need (no
