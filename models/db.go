@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,7 +57,7 @@ func Open(ctx context.Context, url, dataDir string, o Options) (*DB, error) {
 	)
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 		dialect = migrations.Postgres
-		gdb, err = gorm.Open(postgres.New(postgres.Config{DSN: url}), gcfg)
+		gdb, err = gorm.Open(postgres.New(postgres.Config{DSN: withConnectTimeout(url)}), gcfg)
 	} else {
 		dialect = migrations.SQLite
 		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "file:")
@@ -94,6 +95,23 @@ func Open(ctx context.Context, url, dataDir string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 	}
 	return db, nil
+}
+
+// withConnectTimeout bounds how long opening a connection may take unless
+// the URL says otherwise: a Postgres host that drops packets (rather than
+// refusing) would otherwise hang requests instead of answering 503.
+func withConnectTimeout(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") != "" {
+		return raw
+	}
+	q.Set("connect_timeout", "5")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func applyPool(sqlDB *sql.DB, o Options) {
