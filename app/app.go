@@ -53,6 +53,8 @@ type App struct {
 	Sessions *dbsession.Store
 	Handler  http.Handler
 	Log      *slog.Logger
+
+	listener *models.Listener // Postgres NOTIFY → gate wake-ups; nil on SQLite
 }
 
 // New opens the database, applies migrations and builds the handlers.
@@ -110,6 +112,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Instance: cfg.InstanceID, Lease: cfg.ExchangeLease, OwnerTimeout: cfg.ExchangeLease * 2 / 3,
 		Logger: log.With("component", "exchange"), Metrics: a.Metrics, Now: now,
 	}
+	if db.URL != "" {
+		// The listener is built here so the gate can ask whether it is live;
+		// Start runs it. It wakes the gate, which exists by then.
+		a.listener = models.NewListener(db.URL, log.With("component", "listener"), func(k string) { a.Gate.Wake(k) })
+		gcfg.HintsLive = a.listener.Live
+	}
 	if o.Gate != nil {
 		o.Gate(&gcfg)
 	}
@@ -147,8 +155,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 // Start runs the background work (the NOTIFY listener, housekeeping) until
 // ctx ends.
 func (a *App) Start(ctx context.Context) {
-	if a.DB.URL != "" {
-		go models.NewListener(a.DB.URL, a.Log.With("component", "listener"), a.Gate.Wake).Run(ctx)
+	if a.listener != nil {
+		go a.listener.Run(ctx)
 	}
 	go a.housekeeping(ctx)
 }

@@ -16,7 +16,12 @@ func (g *Gate) follow(ctx context.Context, req Request, h hashes) (Result, error
 	start := g.cfg.Now()
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.MaxWait)
 	defer cancel()
-	poll := g.cfg.PollMin
+	poll, pollMax := g.cfg.PollMin, g.cfg.PollMax
+	if g.cfg.HintsLive != nil && g.cfg.HintsLive() {
+		// NOTIFY will wake this waiter the moment the owner finishes; the
+		// polls are only a safety net, so they need not load the database.
+		poll, pollMax = poll*5, pollMax*4
+	}
 	waited := false
 	var (
 		subKey string
@@ -85,7 +90,7 @@ func (g *Gate) follow(ctx context.Context, req Request, h hashes) (Result, error
 		case <-wake:
 			t.Stop()
 		case <-t.C:
-			poll = min(poll*2, g.cfg.PollMax)
+			poll = min(poll*2, pollMax)
 		}
 	}
 }

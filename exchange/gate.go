@@ -62,10 +62,14 @@ type Config struct {
 	MaxWait      time.Duration // how long a duplicate waits for an owner (Lease+5s)
 	PollMin      time.Duration // first poll interval of a cross-instance waiter (2ms)
 	PollMax      time.Duration // poll interval cap (25ms)
-	Lang         string        // userinfo language (zh_CN)
-	Now          func() time.Time
-	Logger       *slog.Logger
-	Metrics      Metrics
+	// HintsLive reports whether cross-instance wake-ups (Postgres NOTIFY)
+	// are being delivered. While it says so, a waiter polls five times less
+	// often (the row stays the truth; the poll only covers a lost hint).
+	HintsLive func() bool
+	Lang      string // userinfo language (zh_CN)
+	Now       func() time.Time
+	Logger    *slog.Logger
+	Metrics   Metrics
 }
 
 // Gate is the exactly-once exchanger. It is safe for concurrent use.

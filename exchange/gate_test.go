@@ -3,6 +3,7 @@ package exchange_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -163,5 +164,51 @@ func TestSecondCodeReplacesADeadFirstCode(t *testing.T) {
 	row, _ := w.db.ExchangeByCode(context.Background(), exchange.Hash(code1))
 	if row.Status != models.StatusFailed || row.ErrorKind == nil || *row.ErrorKind != "abandoned" {
 		t.Fatalf("dead row: %+v", row)
+	}
+}
+
+// A waiter on another instance is woken by Postgres NOTIFY, not by its
+// polls: with polling pushed out to an hour, it still gets the owner's
+// result (a lost wake-up would end in ErrWaitTimeout instead).
+func TestCrossInstanceWaiterIsWokenByNotify(t *testing.T) {
+	w := newWorld(t)
+	w.sim.SetLatency(100 * time.Millisecond)
+	owner := w.gate(t, "a", 15*time.Second)
+	sealer, _ := tokencrypt.New([][]byte{make([]byte, 32)})
+	var waiter *exchange.Gate
+	l := models.NewListener(w.db.URL, slog.New(slog.DiscardHandler), func(k string) { waiter.Wake(k) })
+	waiter = exchange.New(w.db, w.wx, sealer, exchange.Config{
+		Instance: "b", MaxWait: 10 * time.Second, PollMin: time.Hour, PollMax: time.Hour, HintsLive: l.Live,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go l.Run(ctx)
+	deadline := time.Now().Add(10 * time.Second)
+	for !l.Live() {
+		if time.Now().After(deadline) {
+			t.Fatal("listener never connected")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	code, _ := w.sim.IssueCode("zhangsan", "snsapi_userinfo")
+	req := exchange.Request{Code: code, State: "s", BrowserID: "b", MayClaim: true, Next: "/profile"}
+	got := make(chan error, 1)
+	go func() {
+		_, err := owner.Exchange(context.Background(), req)
+		got <- err
+	}()
+	until := time.Now().Add(10 * time.Second)
+	for w.sim.Stats().Exchanges == 0 { // the owner has claimed and is at WeChat
+		if time.Now().After(until) {
+			t.Fatal("owner never reached WeChat")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	res, err := waiter.Exchange(context.Background(), req)
+	if err != nil || res.UserID == 0 || !res.Duplicate {
+		t.Fatalf("waiter: %+v %v; want the owner's user as a duplicate", res, err)
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,7 +16,12 @@ type Listener struct {
 	url    string
 	log    *slog.Logger
 	notify func(key string)
+	live   atomic.Bool
 }
+
+// Live reports whether the listener is connected and LISTENing, so that
+// waiters can poll less often while wake-ups are being delivered.
+func (l *Listener) Live() bool { return l.live.Load() }
 
 // NewListener returns a Listener for a Postgres URL that calls notify with
 // each payload (a code hash); Run starts it.
@@ -54,6 +60,8 @@ func (l *Listener) listen(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
 		return err
 	}
+	l.live.Store(true)
+	defer l.live.Store(false)
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
