@@ -16,8 +16,10 @@
 //  3. Wait. Before touching the database, a request looks for an in-process
 //     flight of the same code or state and waits on its channel: the same
 //     instance answers a duplicate microseconds after the owner. Otherwise it
-//     polls the row with a doubling interval (2 ms up to 25 ms) and wakes early
-//     on a Postgres NOTIFY, which is only a hint; the row is the truth.
+//     wakes on a Postgres NOTIFY, which is only a hint, and polls the row as
+//     the truth with a doubling interval (2 ms up to 25 ms; five times slower
+//     while the NOTIFY listener is connected, as the polls then only cover
+//     a lost hint).
 //  4. Bind. A row remembers the hash of the browser session that claimed it;
 //     a different browser gets ErrForeign and nothing else.
 //  5. Take over. A pending row whose lease expired belongs to a dead owner:
