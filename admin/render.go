@@ -57,11 +57,7 @@ type renderer struct {
 func newRenderer() (*renderer, error) {
 	r := &renderer{pages: map[string]*template.Template{},
 		bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		loc = time.FixedZone("CST", 8*3600)
-	}
-	r.loc = loc
+	r.loc = display.Beijing()
 	funcs := template.FuncMap{
 		"asset":      static.URL, // the same fingerprints as the user pages: /static/ serves both
 		"avatarURL":  func(raw string) string { return display.AvatarURL(raw, "") },
@@ -155,19 +151,11 @@ func (a *Admin) unavailable(c *gin.Context, err error) {
 	a.fail(c, http.StatusServiceUnavailable, msgUnavailable)
 }
 
-func (r *renderer) fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.In(r.loc).Format("2006-01-02 15:04:05")
-}
+const timeLayout = "2006-01-02 15:04:05"
 
-func (r *renderer) fmtTimePtr(t *time.Time) string {
-	if t == nil {
-		return "—"
-	}
-	return r.fmtTime(*t)
-}
+func (r *renderer) fmtTime(t time.Time) string { return display.Time(t, timeLayout) }
+
+func (r *renderer) fmtTimePtr(t *time.Time) string { return display.TimePtr(t, timeLayout) }
 
 func deref[T any](p *T) T {
 	var zero T

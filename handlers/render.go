@@ -46,18 +46,13 @@ type renderer struct {
 	pages  map[string]*template.Template
 	assets map[string]*asset
 	bufs   sync.Pool
-	loc    *time.Location
 	self   string // our own host: avatar URLs there stay as they are
 }
 
 func newRenderer(baseHost string) (*renderer, error) {
 	r := &renderer{pages: map[string]*template.Template{}, self: baseHost,
 		bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		loc = time.FixedZone("CST", 8*3600)
-	}
-	r.loc = loc
+	var err error
 	if r.assets, err = loadAssets(static.FS); err != nil {
 		return nil, err
 	}
@@ -128,19 +123,11 @@ func (h *Handler) renderTo(w http.ResponseWriter, r *http.Request, status int, p
 // avatarURL is display.AvatarURL with this site's host.
 func (r *renderer) avatarURL(raw string) string { return display.AvatarURL(raw, r.self) }
 
-func (r *renderer) fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.In(r.loc).Format("2006-01-02 15:04")
-}
+const timeLayout = "2006-01-02 15:04"
 
-func (r *renderer) fmtTimePtr(t *time.Time) string {
-	if t == nil {
-		return "—"
-	}
-	return r.fmtTime(*t)
-}
+func (r *renderer) fmtTime(t time.Time) string { return display.Time(t, timeLayout) }
+
+func (r *renderer) fmtTimePtr(t *time.Time) string { return display.TimePtr(t, timeLayout) }
 
 func sexName(s int) string {
 	switch s {
