@@ -44,6 +44,8 @@ OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
+# shellcheck source=scripts/storm-lib.sh
+. scripts/storm-lib.sh
 
 for tool in go psql python3 curl; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is needed (install it and retry)"
@@ -63,10 +65,6 @@ cleanup() {
   [ -n "${BENCH_KEEP:-}" ] || rm -rf -- "$work"
 }
 trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 # cpu_ticks PID...: user+system clock ticks of the processes; a Postgres
 # postmaster also brings its exited children's (cutime+cstime).
@@ -94,15 +92,6 @@ APPID=wxbench000000000001
 SECRET=benchsecret0000000000000000000001
 SESSION_KEYS=0101010101010101010101010101010101010101010101010101010101010101
 TOKEN_KEY=0202020202020202020202020202020202020202020202020202020202020202
-
-wait_ready() {
-  local url=$1 i
-  for i in $(seq 1 150); do
-    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  die "$url did not become ready; see $work/*.log"
-}
 
 # start_sim NAME: a fresh simulator per run (its code and token tables are
 # bounded by scanning them, which slows down once they are full); sets
@@ -136,9 +125,6 @@ start_instance() {
   wait_ready "$inst_url/readyz"
 }
 
-secs() { # "30s" / "1m" -> seconds (integer)
-  python3 -c 'import re,sys; s=sys.argv[1]; u={"ms":0.001,"s":1,"m":60,"h":3600}; print(int(sum(float(n)*u[x] for n,x in re.findall(r"([\d.]+)(ms|s|m|h)", s))))' "$1"
-}
 dur_s=$(secs "$DURATION")
 warm_s=$(secs "$WARMUP")
 prof_s=$((dur_s > 8 ? dur_s - 4 : dur_s))

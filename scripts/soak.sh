@@ -28,6 +28,8 @@ DUP=${SOAK_DUP:-0.3}
 
 say() { printf 'soak: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
+# shellcheck source=scripts/storm-lib.sh
+. scripts/storm-lib.sh
 for tool in go psql python3 curl; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is needed (install it and retry)"
 done
@@ -43,20 +45,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-wait_ready() {
-  local i
-  for i in $(seq 1 300); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  die "$1 did not become ready; see $work/*.log"
-}
-secs() {
-  python3 -c 'import re,sys; u={"ms":0.001,"s":1,"m":60,"h":3600}; print(int(sum(float(n)*u[x] for n,x in re.findall(r"([\d.]+)(ms|s|m|h)", sys.argv[1]))))' "$1"
-}
 pgctl() {
   local cmd=("$PGTEST_PGCTL" -D "$PGTEST_DATADIR" "$@")
   if [ -n "${PGTEST_PGCTL_USER:-}" ]; then
