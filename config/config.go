@@ -3,13 +3,10 @@
 package config
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +32,8 @@ type Config struct {
 	TokenKeys [][]byte
 
 	// Simulator is true when no WECHAT_APPID is set: the built-in WeChat
-	// simulator is served under /_sim/ and used instead of WeChat.
+	// simulator is served under /_sim/ and used instead of WeChat. On a
+	// BASE_URL other than localhost it takes SIMULATOR=1 (see simulatorMode).
 	Simulator bool
 	// SimDoubleCallback is the simulator consent page's default Android
 	// double-callback variant ("off", "A", "B").
@@ -44,7 +42,8 @@ type Config struct {
 	InstanceID     string
 	LogFormat      string // "json" or "text"
 	LogLevel       string
-	PprofAddr      string // loopback listener for net/http/pprof; empty: off
+	PprofAddr      string // loopback listener for net/http/pprof; empty: off; = MetricsAddr: shares it
+	MetricsAddr    string // own listener for /metrics (the public one answers 404 there); empty: public
 	SessionIdle    time.Duration
 	SessionMaxAge  time.Duration
 	AdminIdle      time.Duration
@@ -117,7 +116,7 @@ func Load(env Getenv) (*Config, error) {
 	}
 
 	c := &Config{
-		ListenAddr:        must("LISTEN_ADDR", ":8080"),
+		ListenAddr:        must("LISTEN_ADDR", ""),
 		DatabaseURL:       must("DATABASE_URL", ""),
 		DataDir:           must("DATA_DIR", "data"),
 		WeChatAppID:       must("WECHAT_APPID", ""),
@@ -130,8 +129,8 @@ func Load(env Getenv) (*Config, error) {
 		LogFormat:         must("LOG_FORMAT", ""),
 		LogLevel:          must("LOG_LEVEL", "info"),
 		PprofAddr:         must("PPROF_ADDR", ""),
+		MetricsAddr:       must("METRICS_ADDR", ""),
 	}
-	c.Simulator = c.WeChatAppID == ""
 
 	base := must("BASE_URL", "http://localhost:8080")
 	u, err := url.Parse(base)
@@ -141,6 +140,32 @@ func Load(env Getenv) (*Config, error) {
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	c.BaseURL = u
+
+	c.Simulator, err = simulatorMode(c.WeChatAppID, must("SIMULATOR", ""), c.BaseURL)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if c.ListenAddr == "" {
+		c.ListenAddr = defaultListenAddr
+		if c.Simulator {
+			c.ListenAddr = defaultSimulatorListenAddr
+		}
+	}
+	if err := checkAddr("LISTEN_ADDR", c.ListenAddr); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MetricsAddr != "" {
+		if err := checkAddr("METRICS_ADDR", c.MetricsAddr); err != nil {
+			errs = append(errs, err)
+		} else if c.MetricsAddr == c.ListenAddr {
+			errs = append(errs, errors.New("METRICS_ADDR: must differ from LISTEN_ADDR (unset it to serve /metrics on the main listener)"))
+		}
+	}
+	if c.PprofAddr != "" {
+		if err := checkPprofAddr(c.PprofAddr); err != nil {
+			errs = append(errs, err)
+		}
+	}
 
 	if c.DatabaseURL != "" {
 		if err := validateDatabaseURL(c.DatabaseURL); err != nil {
@@ -235,6 +260,9 @@ func Load(env Getenv) (*Config, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	if err := separateKeys(c.SessionKeys, c.TokenKeys); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -251,18 +279,21 @@ func Load(env Getenv) (*Config, error) {
 			return nil, fmt.Errorf("%s: required in production (64 hex characters each; generate with `openssl rand -hex 32`)", strings.Join(missing, ", "))
 		}
 		if len(c.SessionKeys) == 0 {
-			k, err := devKey(c.DataDir, "session.key")
+			k, err := devKey(c.DataDir, "session.key", "SESSION_KEYS")
 			if err != nil {
-				return nil, fmt.Errorf("SESSION_KEYS: generating a development key: %w", err)
+				return nil, err
 			}
 			c.SessionKeys = [][]byte{k}
 		}
 		if len(c.TokenKeys) == 0 {
-			k, err := devKey(c.DataDir, "token.key")
+			k, err := devKey(c.DataDir, "token.key", "TOKEN_KEY")
 			if err != nil {
-				return nil, fmt.Errorf("TOKEN_KEY: generating a development key: %w", err)
+				return nil, err
 			}
 			c.TokenKeys = [][]byte{k}
+		}
+		if err := separateKeys(c.SessionKeys, c.TokenKeys); err != nil {
+			return nil, err
 		}
 	}
 	if c.InstanceID == "" {
@@ -270,23 +301,6 @@ func Load(env Getenv) (*Config, error) {
 		c.InstanceID = fmt.Sprintf("%s-%d-%s", h, os.Getpid(), randomHex(3))
 	}
 	return c, nil
-}
-
-// keys parses a comma-separated list of 64-hex-character secrets.
-func keys(name, s string) ([][]byte, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var out [][]byte
-	for i, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		b, err := hex.DecodeString(part)
-		if err != nil || len(b) != 32 {
-			return nil, fmt.Errorf("%s: key %d is not 64 hex characters (32 bytes)", name, i+1)
-		}
-		out = append(out, b)
-	}
-	return out, nil
 }
 
 func validateDatabaseURL(s string) error {
@@ -303,28 +317,6 @@ func validateDatabaseURL(s string) error {
 	return nil
 }
 
-// devKey returns a key kept in dir/name, creating it on first use.
-func devKey(dir, name string) ([]byte, error) {
-	path := filepath.Join(dir, name)
-	if b, err := os.ReadFile(path); err == nil {
-		k, err := hex.DecodeString(strings.TrimSpace(string(b)))
-		if err == nil && len(k) == 32 {
-			return k, nil
-		}
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	k := make([]byte, 32)
-	if _, err := rand.Read(k); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(path, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
-		return nil, err
-	}
-	return k, nil
-}
-
 func alnum(s string) bool {
 	if s == "" {
 		return false
@@ -335,10 +327,4 @@ func alnum(s string) bool {
 		}
 	}
 	return true
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -5,10 +5,13 @@ import (
 	"testing"
 )
 
-const key = "0101010101010101010101010101010101010101010101010101010101010101"
+const (
+	key      = "0101010101010101010101010101010101010101010101010101010101010101"
+	tokenKey = "0202020202020202020202020202020202020202020202020202020202020202"
+)
 
 func TestLoadValidation(t *testing.T) {
-	prod := map[string]string{"WECHAT_APPID": "wx123", "WECHAT_SECRET": "s", "SESSION_KEYS": key, "TOKEN_KEY": key}
+	prod := map[string]string{"WECHAT_APPID": "wx123", "WECHAT_SECRET": "s", "SESSION_KEYS": key, "TOKEN_KEY": tokenKey}
 	with := func(base map[string]string, kv ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range base {
