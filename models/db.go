@@ -67,6 +67,9 @@ func Open(ctx context.Context, url, dataDir string, o Options) (*DB, error) {
 			}
 			path = filepath.Join(dataDir, "wxlogin.db")
 		}
+		if err := privateSQLite(path); err != nil {
+			return nil, fmt.Errorf("open sqlite database: %w", err)
+		}
 		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 		gdb, err = gorm.Open(sqlite.Open(dsn), gcfg)
 	}
@@ -95,6 +98,39 @@ func Open(ctx context.Context, url, dataDir string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 	}
 	return db, nil
+}
+
+// privateSQLite makes the SQLite database at path private before SQLite
+// opens it: SQLite creates its file 0644 (less the umask), and the -wal and
+// -shm files beside it with the database file's mode, so the file is created
+// 0600 here first. Files an older version left readable by others are made
+// private too. The database holds users, sealed tokens and sessions.
+func privateSQLite(path string) error {
+	if path == ":memory:" || strings.Contains(path, "mode=memory") {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("%s is readable by others (mode %04o) and could not be made private: %w", p, fi.Mode().Perm(), err)
+			}
+		}
+	}
+	return nil
 }
 
 // withConnectTimeout bounds how long opening a connection may take unless
