@@ -88,7 +88,7 @@ func (h *Handler) Router() http.Handler {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	_ = r.SetTrustedProxies(h.cfg.TrustedProxies)
-	r.Use(h.recoverer(), h.requestContext(), h.observe(), h.securityHeaders(), h.limitBody())
+	r.Use(h.knownMethods(), h.recoverer(), h.requestContext(), h.observe(), h.securityHeaders(), h.limitBody())
 	r.NoRoute(func(c *gin.Context) { h.errorPage(c, http.StatusNotFound, pageNotFound) })
 	r.NoMethod(func(c *gin.Context) { h.errorPage(c, http.StatusMethodNotAllowed, pageNotFound) })
 

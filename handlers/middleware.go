@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"wxlogin/dbsession"
+	"wxlogin/metrics"
 	"wxlogin/reqid"
 )
 
@@ -41,21 +41,44 @@ func (h *Handler) requestContext() gin.HandlerFunc {
 	}
 }
 
-// observe logs one line per request and feeds the request metrics. The log
-// line carries the route pattern, never the query: the callback's query holds
-// the code.
+// knownMethods refuses a request whose method is not a standard one (see
+// metrics.Method) with 501 and a one-line plain-text answer, before anything
+// else runs: no request id, no log line, no session or database work, and a
+// single series made in advance counts it. A method is any token the client
+// likes, up to the header limit; it must never reach a label or the log as
+// sent (issue 17). Standard methods a route does not take still get 405.
+func (h *Handler) knownMethods() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if metrics.KnownMethod(c.Request.Method) {
+			c.Next()
+			return
+		}
+		h.metrics.RefusedMethod()
+		hd := c.Writer.Header()
+		h.setSecurityHeaders(hd)
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("Content-Type", "text/plain; charset=utf-8")
+		c.Writer.WriteHeader(http.StatusNotImplemented)
+		_, _ = c.Writer.WriteString("501 Not Implemented: unknown request method\n")
+		c.Abort()
+	}
+}
+
+// observe logs one line per request and feeds the request metrics. Every
+// field is bounded: the route is the router's template (never the path, and
+// never the query: the callback's query holds the code), the method is
+// mapped to the standard set, the address is one the router parsed.
 func (h *Handler) observe() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
 		route := c.FullPath()
 		if route == "" {
-			route = "unmatched"
+			route = metrics.RouteUnmatched
 		}
 		status := c.Writer.Status()
 		d := time.Since(start)
-		h.metrics.Requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
-		h.metrics.RequestDuration.WithLabelValues(route).Observe(d.Seconds())
+		h.metrics.Request(route, c.Request.Method, status, d)
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
@@ -63,7 +86,7 @@ func (h *Handler) observe() gin.HandlerFunc {
 		if route == "/healthz" || route == "/readyz" || route == "/metrics" || route == "/static/*path" {
 			level = slog.LevelDebug
 		}
-		h.log.LogAttrs(c.Request.Context(), level, "request", slog.String("method", c.Request.Method),
+		h.log.LogAttrs(c.Request.Context(), level, "request", slog.String("method", metrics.Method(c.Request.Method)),
 			slog.String("route", route), slog.Int("status", status), slog.Duration("duration", d),
 			slog.String("ip", c.ClientIP()), slog.Bool("client_gone", c.Request.Context().Err() != nil))
 	}

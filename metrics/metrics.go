@@ -25,6 +25,9 @@ type Metrics struct {
 	Restarts        prometheus.Counter
 	WeChatCalls     *prometheus.CounterVec
 	WeChatDuration  *prometheus.HistogramVec
+
+	// refused is the one series of requests with an unknown method.
+	refused prometheus.Counter
 }
 
 // New registers the collectors; db may be nil (no pool metrics).
@@ -38,7 +41,7 @@ func New(db *sql.DB) *Metrics {
 	m := &Metrics{
 		Registry: reg,
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wxlogin_http_requests_total", Help: "HTTP requests by route and status.",
+			Name: "wxlogin_http_requests_total", Help: "HTTP requests by route template, method (OTHER: not a standard one) and status.",
 		}, []string{"route", "method", "status"}),
 		RequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "wxlogin_http_request_duration_seconds", Help: "HTTP request latency by route.", Buckets: fast,
@@ -63,6 +66,7 @@ func New(db *sql.DB) *Metrics {
 		}, []string{"endpoint"}),
 	}
 	reg.MustRegister(m.Requests, m.RequestDuration, m.Logins, m.ExchangeEvents, m.DuplicateWait, m.Restarts, m.WeChatCalls, m.WeChatDuration)
+	m.refused = m.Requests.WithLabelValues(RouteUnmatched, MethodOther, strconv.Itoa(http.StatusNotImplemented))
 	return m
 }
 
