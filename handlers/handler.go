@@ -102,7 +102,11 @@ func (h *Handler) Router() http.Handler {
 	}
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
-	r.GET("/metrics", gin.WrapH(h.metrics.Handler()))
+	if h.cfg.MetricsAddr == "" {
+		// METRICS_ADDR set: /metrics lives on its own listener, and the
+		// public one answers 404 here like for any unknown path.
+		r.GET("/metrics", gin.WrapH(h.metrics.Handler()))
+	}
 	r.GET("/static/*path", h.staticFile)
 	r.HEAD("/static/*path", h.staticFile)
 	if h.sim != nil {

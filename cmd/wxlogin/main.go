@@ -78,6 +78,8 @@ const usage = `usage:
   wxlogin healthcheck [--live]`
 
 func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	log := app.NewLogger(cfg, stderr)
 	if os.Getenv("GOGC") == "" {
 		// The live heap is small (tens of MiB) and a login storm allocates
@@ -90,12 +92,31 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 		log.Error("start-up failed", "err", err)
 		return 1
 	}
+	if cfg.Simulator {
+		log.Warn("simulator mode: the built-in WeChat simulator logs anyone in as anyone (X-Sim-User); set WECHAT_APPID and WECHAT_SECRET for WeChat",
+			"listen_addr", cfg.ListenAddr, "base_url", cfg.BaseURL.String())
+	}
+	side, err := startSide(cfg, a.Metrics.Handler(), log)
+	if err != nil {
+		log.Error("start-up failed", "err", err)
+		_ = a.Close()
+		return 1
+	}
+	// The side listeners drain alongside the public one, within the same
+	// deadline, from the moment the stop signal arrives.
+	sideDone := make(chan struct{})
+	go func() {
+		defer close(sideDone)
+		<-ctx.Done()
+		sctx, scancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer scancel()
+		side.Shutdown(sctx)
+	}()
 	bg, cancel := context.WithCancel(context.Background())
 	a.Start(bg)
-	if cfg.PprofAddr != "" {
-		go servePprof(cfg.PprofAddr, log)
-	}
 	err = a.Serve(ctx, cfg.ShutdownTimeout)
+	stop() // the public listener failed: stop the side listeners too
+	<-sideDone
 	cancel()
 	if cerr := a.Close(); cerr != nil {
 		log.Warn("closing the database", "err", cerr)
