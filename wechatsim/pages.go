@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -32,17 +33,33 @@ func parsePages() map[string]*template.Template {
 	return pages
 }
 
-// staticHandler serves the CSS and JS the pages reference.
+// staticHandler serves the CSS and JS the pages reference: the embedded
+// files by exact name (the path after the mount's /static/) and nothing else.
+// http.FileServer would list a directory ("/_sim/static/" showed every file,
+// issue 17) and redirect index.html and trailing slashes; here any other path,
+// a directory included, is 404.
 func staticHandler() http.Handler {
-	sub, err := fs.Sub(staticFS, "static")
+	files := map[string][]byte{}
+	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(p)
+		files[strings.TrimPrefix(p, "static/")] = b
+		return err
+	})
 	if err != nil {
-		panic(err)
+		panic(err) // the embedded tree is part of the binary
 	}
-	fsrv := http.FileServerFS(sub)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		b, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=300")
-		fsrv.ServeHTTP(w, r)
+		http.ServeContent(w, r, r.URL.Path, time.Time{}, bytes.NewReader(b))
 	})
 }
 
