@@ -2,7 +2,9 @@
 #
 # wxlogin and the WeChat simulator in one small image.
 #   docker build -t wxlogin:dev .            (or: make docker)
-#   docker run --rm -p 8080:8080 wxlogin:dev  (simulator mode, SQLite in /app/data)
+#   docker run --rm -p 127.0.0.1:8080:8080 -e LISTEN_ADDR=:8080 wxlogin:dev
+#                                             (simulator mode, SQLite in /app/data; simulator
+#                                             mode listens on loopback unless LISTEN_ADDR says)
 #   docker run --rm --env-file prod.env wxlogin:dev migrate
 # The default command is `wxlogin serve`; `docker run IMAGE migrate` or `admin ...` run the
 # other subcommands, `--entrypoint /usr/local/bin/wechat-sim` runs the simulator.
