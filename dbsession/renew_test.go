@@ -12,20 +12,25 @@ import (
 // Renew followed by Save does: a new id carrying the values, the old id dead.
 func TestSaveRenewedEndsTheOldID(t *testing.T) {
 	cases := []struct {
-		name     string
-		existing bool // the browser had a live session
-		rowGone  bool // ... whose row vanished meanwhile (logout elsewhere)
+		name      string
+		existing  bool // the browser had a logged-in session (a row)
+		rowGone   bool // ... whose row vanished meanwhile (logout elsewhere)
+		anonymous bool // the browser had a sealed anonymous session
 	}{
-		{"live session", true, false},
-		{"no session yet", false, false},
-		{"row already gone", true, true},
+		{"live session", true, false, false},
+		{"no session yet", false, false, false},
+		{"row already gone", true, true, false},
+		{"sealed anonymous session", false, false, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			db := testdb.Open(t)
 			s := newStore(t, db, dbsession.Config{})
 			old := ""
-			if tc.existing {
+			switch {
+			case tc.existing:
+				old = startUser(t, db, s, 1)
+			case tc.anonymous:
 				old = start(t, s, 0)
 			}
 			if tc.rowGone {
@@ -39,6 +44,7 @@ func TestSaveRenewedEndsTheOldID(t *testing.T) {
 				t.Fatal(err)
 			}
 			sess.Values[mark] = int64(9)
+			sess.Values[dbsession.UserIDKey] = userRow(t, db, 9)
 			w := httptest.NewRecorder()
 			if err := s.SaveRenewed(r, w, sess); err != nil {
 				t.Fatal(err)
@@ -49,6 +55,9 @@ func TestSaveRenewedEndsTheOldID(t *testing.T) {
 			}
 			if old != "" && uidOf(t, s, old) != 0 {
 				t.Fatal("the pre-login id still loads a session")
+			}
+			if tc.anonymous && s.PresentedID(request(old)) == s.PresentedID(request("s="+c[0].Value)) {
+				t.Fatal("the login kept the pre-login browser id")
 			}
 			if uidOf(t, s, "s="+c[0].Value) != 9 {
 				t.Fatal("the renewed session does not load")

@@ -2,6 +2,11 @@
 // database. The cookie carries only a random id signed with SESSION_KEYS, so
 // logout, disabling a user and "end all sessions" take effect at once on
 // every instance, and rotating keys never logs anybody out.
+//
+// Only sessions that carry a user or an admin are rows. An anonymous session
+// (logins in progress, nothing else) lives in a sealed cookie instead, for
+// at most AnonymousMaxAge: see sealed.go. Logging in (SaveRenewed, or Renew
+// and Save) turns it into a row with a new id.
 package dbsession
 
 import (
@@ -14,6 +19,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -55,6 +61,7 @@ type Store struct {
 	repo   Repo
 	cfg    Config
 	codecs []*securecookie.SecureCookie
+	sealer *sealer
 	name   string
 }
 
@@ -90,6 +97,11 @@ func New(repo Repo, cfg Config) (*Store, error) {
 		c.MaxLength(maxCookieValue)
 		s.codecs = append(s.codecs, c)
 	}
+	sl, err := newSealer(cfg.Keys, cfg.Kind, s.name)
+	if err != nil {
+		return nil, err
+	}
+	s.sealer = sl
 	return s, nil
 }
 
@@ -108,6 +120,17 @@ type meta struct {
 	presentedID string // verified id from the cookie, even if its row is gone
 	reissue     bool   // signed with an older key: send a fresh cookie
 	row         *models.Session
+	// browser is the id inside a sealed anonymous session: the one the
+	// request presented, or the one a save in this request minted.
+	browser string
+}
+
+// forget drops what ties the request's session to its old identity: its
+// row and its sealed browser id. The next save mints a new id.
+func (m *meta) forget() {
+	if m != nil {
+		m.row, m.browser, m.reissue = nil, "", false
+	}
 }
 
 // New loads the session named by the request's cookie, or starts an empty one.
@@ -120,6 +143,14 @@ func (s *Store) New(r *http.Request, _ string) (*sessions.Session, error) {
 	m := &meta{}
 	*r = *r.WithContext(context.WithValue(r.Context(), ctxKey{s.name}, m))
 
+	if c, err := r.Cookie(s.name); err == nil && strings.HasPrefix(c.Value, sealedPrefix) {
+		// An anonymous session: no database read at all.
+		if id, values, _, ok := s.sealer.open(c.Value, s.cfg.Now()); ok {
+			sess.Values, sess.IsNew = values, false
+			m.presentedID, m.browser = id, id
+		}
+		return sess, nil
+	}
 	id, idx, ok := s.verifiedID(r)
 	if !ok {
 		return sess, nil
@@ -171,8 +202,10 @@ func (s *Store) verifiedID(r *http.Request) (string, int, bool) {
 }
 
 // PresentedID is the verified session id the browser sent with this request,
-// even when that session has since ended or been renewed. The login callback
-// uses it to recognise the same browser's duplicate request.
+// even when that session has since ended or been renewed; for a sealed
+// anonymous session, the random browser id sealed inside it. Empty when the
+// request carried no valid cookie. The login callback uses it to recognise
+// the same browser's duplicate request.
 func (s *Store) PresentedID(r *http.Request) string {
 	if _, err := s.Get(r, s.name); err != nil {
 		return ""
@@ -188,6 +221,8 @@ func (s *Store) PresentedID(r *http.Request) string {
 // SESSION_KEYS entry. Read-only pages call it, so rotating the keys moves
 // every active browser to the new key without logging anybody out, and the
 // old key can be removed once the longest session has been seen again.
+// Sealed anonymous sessions are not re-issued: they live ten minutes, and
+// every save seals them with the newest key anyway.
 func (s *Store) Reissue(r *http.Request, w http.ResponseWriter) error {
 	sess, err := s.Get(r, s.name)
 	if err != nil {
@@ -227,9 +262,8 @@ func (s *Store) SaveRenewed(r *http.Request, w http.ResponseWriter, sess *sessio
 		old = hashID(sess.ID)
 	}
 	sess.ID = ""
-	if m, ok := r.Context().Value(ctxKey{s.name}).(*meta); ok {
-		m.row = nil
-	}
+	m, _ := r.Context().Value(ctxKey{s.name}).(*meta)
+	m.forget()
 	return s.save(r, w, sess, old)
 }
 
@@ -237,6 +271,7 @@ func (s *Store) SaveRenewed(r *http.Request, w http.ResponseWriter, sess *sessio
 // new row replaces (SaveRenewed).
 func (s *Store) save(r *http.Request, w http.ResponseWriter, sess *sessions.Session, replace string) error {
 	ctx := r.Context()
+	m, _ := ctx.Value(ctxKey{s.name}).(*meta)
 	if sess.Options != nil && sess.Options.MaxAge < 0 {
 		gone := []string{replace}
 		if sess.ID != "" {
@@ -250,8 +285,13 @@ func (s *Store) save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 				return err
 			}
 		}
-		http.SetCookie(w, sessions.NewCookie(s.name, "", s.options(-1)))
+		m.forget()
+		s.setCookie(w, "", -1)
 		return nil
+	}
+	userID, adminID := int64Value(sess.Values[UserIDKey]), int64Value(sess.Values[AdminIDKey])
+	if userID == nil && adminID == nil {
+		return s.saveAnonymous(r, w, sess, m, replace)
 	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(sess.Values); err != nil {
@@ -260,9 +300,8 @@ func (s *Store) save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	now := s.cfg.Now().UTC()
 	row := &models.Session{
 		Kind: s.cfg.Kind, Data: buf.Bytes(), LastSeenAt: now,
-		UserID: int64Value(sess.Values[UserIDKey]), AdminID: int64Value(sess.Values[AdminIDKey]),
+		UserID: userID, AdminID: adminID,
 	}
-	m, _ := ctx.Value(ctxKey{s.name}).(*meta)
 	if sess.ID != "" && m != nil && m.row != nil {
 		row.IDHash = m.row.IDHash
 		err := s.repo.UpdateSession(ctx, row)
@@ -298,8 +337,50 @@ func (s *Store) save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	if m != nil {
 		m.row = row
 		m.reissue = false
+		m.browser = ""
 	}
 	return s.writeCookie(w, id)
+}
+
+// saveAnonymous seals a session without user or admin into the cookie. A
+// row the session had (replace, or its own: a row written by an older
+// version, or a session whose user was taken out of Values) ends here:
+// anonymous state is never kept in the database.
+func (s *Store) saveAnonymous(r *http.Request, w http.ResponseWriter, sess *sessions.Session, m *meta, replace string) error {
+	gone := []string{replace}
+	if sess.ID != "" {
+		gone = append(gone, hashID(sess.ID))
+	}
+	for _, h := range gone {
+		if h == "" {
+			continue
+		}
+		if err := s.repo.DeleteSession(r.Context(), h); err != nil {
+			return err
+		}
+	}
+	browser := ""
+	if m != nil {
+		browser = m.browser
+	}
+	if browser == "" {
+		id, err := newID()
+		if err != nil {
+			return err
+		}
+		browser = id
+	}
+	v, err := s.sealer.seal(browser, sess.Values, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	sess.ID, sess.IsNew = "", false
+	if m != nil {
+		m.forget()
+		m.browser = browser
+	}
+	s.setCookie(w, v, int(AnonymousMaxAge/time.Second))
+	return nil
 }
 
 // Renew gives the session a new id and ends the old one: called at every
@@ -311,9 +392,8 @@ func (s *Store) Renew(r *http.Request, sess *sessions.Session) error {
 		}
 	}
 	sess.ID = ""
-	if m, ok := r.Context().Value(ctxKey{s.name}).(*meta); ok {
-		m.row = nil
-	}
+	m, _ := r.Context().Value(ctxKey{s.name}).(*meta)
+	m.forget()
 	return nil
 }
 
@@ -328,8 +408,17 @@ func (s *Store) writeCookie(w http.ResponseWriter, id string) error {
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, sessions.NewCookie(s.name, v, s.options(int(s.cfg.MaxAge/time.Second))))
+	s.setCookie(w, v, int(s.cfg.MaxAge/time.Second))
 	return nil
+}
+
+// setCookie is the one place a session cookie is written or cleared. The
+// response then says no-store: a cache between the browser and wxlogin
+// (a CDN, a corporate proxy, WeChat's own) must never keep a response
+// that hands out a session, whichever handler wrote it.
+func (s *Store) setCookie(w http.ResponseWriter, value string, maxAge int) {
+	w.Header().Set("Cache-Control", "no-store")
+	http.SetCookie(w, sessions.NewCookie(s.name, value, s.options(maxAge)))
 }
 
 func (s *Store) options(maxAge int) *sessions.Options {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -68,19 +69,44 @@ func request(cookie string) *http.Request {
 	return r
 }
 
-// mark is a value the tests store in sessions. (UserIDKey would need a
-// users row: sessions.user_id is a foreign key.)
+// mark is a value the tests store in sessions, to tell them apart.
 const mark = "n"
 
-// start saves a session holding uid and returns its cookie (name=value).
+// start saves an anonymous session (a sealed cookie, no row) holding mark
+// uid and returns its cookie (name=value).
 func start(t *testing.T, s *dbsession.Store, uid int64) string {
+	t.Helper()
+	return startWith(t, s, map[any]any{mark: uid})
+}
+
+// startUser saves a logged-in session (a row) holding mark n and returns
+// its cookie (name=value).
+func startUser(t *testing.T, db *models.DB, s *dbsession.Store, n int64) string {
+	t.Helper()
+	return startWith(t, s, map[any]any{mark: n, dbsession.UserIDKey: userRow(t, db, n)})
+}
+
+// userRow stores the user numbered n (sessions.user_id is a foreign key)
+// and returns its id.
+func userRow(t *testing.T, db *models.DB, n int64) int64 {
+	t.Helper()
+	id, _, err := db.RecordLogin(t.Context(), models.Login{OpenID: "o" + strconv.FormatInt(n, 10), At: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func startWith(t *testing.T, s *dbsession.Store, values map[any]any) string {
 	t.Helper()
 	r := request("")
 	sess, err := s.Get(r, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess.Values[mark] = uid
+	for k, v := range values {
+		sess.Values[k] = v
+	}
 	w := httptest.NewRecorder()
 	if err := sess.Save(r, w); err != nil {
 		t.Fatal(err)
@@ -109,7 +135,7 @@ func uidOf(t *testing.T, s *dbsession.Store, cookie string) int64 {
 func TestBadCookiesAreAnonymous(t *testing.T) {
 	db := testdb.Open(t)
 	s := newStore(t, db, dbsession.Config{})
-	good := start(t, s, 7)
+	good := startUser(t, db, s, 7)
 	if uidOf(t, s, good) != 7 {
 		t.Fatal("the genuine cookie does not load")
 	}
@@ -147,13 +173,14 @@ func TestBadCookiesAreAnonymous(t *testing.T) {
 func TestRenewEndsTheOldID(t *testing.T) {
 	db := testdb.Open(t)
 	s := newStore(t, db, dbsession.Config{})
-	old := start(t, s, 0)
+	old := startUser(t, db, s, 1)
 	r := request(old)
 	sess, _ := s.Get(r, "")
 	if err := s.Renew(r, sess); err != nil {
 		t.Fatal(err)
 	}
 	sess.Values[mark] = int64(9)
+	sess.Values[dbsession.UserIDKey] = userRow(t, db, 9)
 	w := httptest.NewRecorder()
 	if err := sess.Save(r, w); err != nil {
 		t.Fatal(err)
@@ -174,8 +201,8 @@ func TestIdleAndAbsoluteTimeouts(t *testing.T) {
 	db := testdb.Open(t)
 	clk := &testClock{now: time.Now()}
 	s := newStore(t, db, dbsession.Config{Now: clk.Now})
-	idle := start(t, s, 1)
-	busy := start(t, s, 2)
+	idle := startUser(t, db, s, 1)
+	busy := startUser(t, db, s, 2)
 	for range 5 { // 2h50m of activity every 34 minutes
 		clk.Advance(34 * time.Minute)
 		if uidOf(t, s, busy) != 2 {
@@ -197,7 +224,7 @@ func TestReissueAfterKeyRotation(t *testing.T) {
 	db := testdb.Open(t)
 	old := newStore(t, db, dbsession.Config{Keys: [][]byte{key1}})
 	rotated := newStore(t, db, dbsession.Config{Keys: [][]byte{key2, key1}})
-	cookie := start(t, old, 5)
+	cookie := startUser(t, db, old, 5)
 
 	r := request(cookie)
 	w := httptest.NewRecorder()
@@ -235,7 +262,7 @@ func TestSecureCookieNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		s := newStore(t, db, dbsession.Config{Secure: true, Path: tt.path})
-		cookie := start(t, s, 1)
+		cookie := startUser(t, db, s, 1)
 		if !strings.HasPrefix(cookie, tt.want+"=") || s.CookieName() != tt.want {
 			t.Fatalf("path %s: cookie %s, want %s", tt.path, cookie[:10], tt.want)
 		}

@@ -9,10 +9,14 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"wxlogin/dbsession"
 )
 
-// stateTTL is how long a state (and so a started login) stays valid.
-const stateTTL = 10 * time.Minute
+// stateTTL is how long a state (and so a started login) stays valid. It is
+// the sealed anonymous session's lifetime: a state lives in that cookie
+// until login, and neither outlives the other.
+const stateTTL = dbsession.AnonymousMaxAge
 
 // entry is the URL in the Official Account menu. It binds a fresh state to
 // this browser's session and sends the browser to WeChat's authorize page.
@@ -51,9 +55,12 @@ func (h *Handler) entry(c *gin.Context) {
 	}
 	now := h.now()
 	states := []loginState{{State: state, Next: next, Scope: scope, Created: now.Unix(), Attempt: attempt}}
+	nextBytes := len(next)
 	for _, ls := range loginStates(s) {
-		if len(states) < maxLoginStates && now.Sub(time.Unix(ls.Created, 0)) < stateTTL {
+		if len(states) < maxLoginStates && now.Sub(time.Unix(ls.Created, 0)) < stateTTL &&
+			nextBytes+len(ls.Next) <= maxStatesNext {
 			states = append(states, ls)
+			nextBytes += len(ls.Next)
 		}
 	}
 	s.Values[loginStatesKey] = states

@@ -27,6 +27,12 @@ const loginStatesKey = "login"
 // maxLoginStates bounds the logins one browser may have in flight (tabs).
 const maxLoginStates = 5
 
+// maxStatesNext bounds the next paths of one browser's states together.
+// Before login the session is a sealed cookie (dbsession), which must stay
+// well under the browsers' 4 KB: the newest state is always kept (SafeNext
+// bounds its next to 512 bytes), older tabs' states only within this budget.
+const maxStatesNext = 1024
+
 func init() {
 	gob.Register([]loginState{})
 }
