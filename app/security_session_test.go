@@ -11,16 +11,18 @@ import (
 )
 
 // Session fixation: an attacker plants the cookie of a session they started
-// in the victim's browser; after the victim logs in, that id opens nothing.
+// in the victim's browser; after the victim logs in, that cookie opens
+// nothing. (The pre-login session is a sealed cookie, not a row: it cannot
+// be deleted, but it never carries a user, and the login's new id is a row
+// of its own.)
 func TestSessionFixationPreLoginIDDiesAtLogin(t *testing.T) {
 	e := newEnv(t)
 	in := e.start("a", nil, Options{})
 	attacker := newBrowser(t)
 	attacker.entry(in, "/profile")
 	planted := attacker.jarCookie(in)
-	plantedID, ok := cookieID(t, testSessionKey, cookieName, planted)
-	if !ok {
-		t.Fatal("the pre-login cookie does not verify")
+	if _, ok := cookieID(t, testSessionKey, cookieName, planted); ok {
+		t.Fatal("the pre-login cookie is a signed session id, not a sealed anonymous session")
 	}
 
 	victim := newBrowser(t)
@@ -33,8 +35,9 @@ func TestSessionFixationPreLoginIDDiesAtLogin(t *testing.T) {
 	if fresh == nil || fresh.Value == planted {
 		t.Fatal("login did not issue a new session cookie")
 	}
-	if id, _ := cookieID(t, testSessionKey, cookieName, fresh.Value); id == plantedID {
-		t.Fatal("login kept the planted session id")
+	freshID, ok := cookieID(t, testSessionKey, cookieName, fresh.Value)
+	if !ok {
+		t.Fatal("the logged-in cookie is not a signed session id")
 	}
 	if !loggedIn(t, in, fresh.Value) {
 		t.Fatal("the victim's new cookie is not logged in")
@@ -43,9 +46,9 @@ func TestSessionFixationPreLoginIDDiesAtLogin(t *testing.T) {
 		t.Fatal("the planted pre-login cookie opens the victim's account")
 	}
 	var n int64
-	in.App.DB.Gorm.Raw("SELECT count(*) FROM sessions WHERE id_hash = ?", dbsession.HashID(plantedID)).Scan(&n)
+	in.App.DB.Gorm.Raw("SELECT count(*) FROM sessions WHERE id_hash <> ?", dbsession.HashID(freshID)).Scan(&n)
 	if n != 0 {
-		t.Fatal("the pre-login session row survived the login")
+		t.Fatalf("%d session rows besides the victim's new one", n)
 	}
 }
 

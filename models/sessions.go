@@ -7,8 +7,10 @@ import (
 	"time"
 )
 
-// Session is a server-side session row. The cookie carries a signed random id;
-// only its SHA-256 is stored, so a database leak does not leak live sessions.
+// Session is a server-side session row: a user's or an admin's (anonymous
+// sessions live in a sealed cookie, see dbsession). The cookie carries a
+// signed random id; only its SHA-256 is stored, so a database leak does not
+// leak live sessions.
 type Session struct {
 	IDHash     string    `gorm:"column:id_hash;primaryKey"`
 	Kind       string    `gorm:"column:kind"`
@@ -118,9 +120,20 @@ func (db *DB) UserSessions(ctx context.Context, userID int64, now time.Time) ([]
 	return out, err
 }
 
+// anonymousRowTTL is how long an anonymous session row (no user, no admin)
+// is of any use: its login states die after 10 minutes (dbsession's
+// AnonymousMaxAge). Such rows are no longer written, anonymous sessions
+// live in a sealed cookie; this purges the ones an older version wrote
+// (before an upgrade, or by an old instance during a rolling one) instead of
+// keeping them for the 7-day idle timeout.
+const anonymousRowTTL = 10 * time.Minute
+
 // PurgeExpiredSessions deletes sessions past their absolute expiry or idle
-// for longer than idle. Safe to run on every instance at once.
+// for longer than idle, and anonymous rows past anonymousRowTTL. Safe to run
+// on every instance at once.
 func (db *DB) PurgeExpiredSessions(ctx context.Context, now time.Time, idle time.Duration) (int64, error) {
-	res := db.Gorm.WithContext(ctx).Where("expires_at < ? OR last_seen_at < ?", now.UTC(), now.Add(-idle).UTC()).Delete(&Session{})
+	res := db.Gorm.WithContext(ctx).Where(
+		"expires_at < ? OR last_seen_at < ? OR (user_id IS NULL AND admin_id IS NULL AND last_seen_at < ?)",
+		now.UTC(), now.Add(-idle).UTC(), now.Add(-anonymousRowTTL).UTC()).Delete(&Session{})
 	return res.RowsAffected, res.Error
 }
