@@ -20,7 +20,7 @@ const (
 	// boundsWarmup rounds create every series the attack can touch, so that
 	// only growth from then on counts; boundsRounds is the attack itself.
 	boundsWarmup = 5
-	boundsRounds = 1500
+	boundsRounds = 1000
 	// maxLogLine bounds one log line of a hostile request: the request line
 	// of wxlogin is ~250 bytes with nothing client-controlled but the
 	// (parsed) address.
