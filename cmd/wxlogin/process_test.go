@@ -59,8 +59,28 @@ const androidUA = "Mozilla/5.0 (Linux; Android 13; wv) AppleWebKit/537.36 Chrome
 type proc struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *bytes.Buffer
+	logs *syncBuffer
 	done chan error
+}
+
+// syncBuffer is the child's stdout/stderr. os/exec copies the pipe into it on
+// its own goroutine while the test reads it, so every access takes the lock
+// (a bare bytes.Buffer here is a data race under -race).
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -88,7 +108,7 @@ func startProc(t *testing.T, sim *httptest.Server, s *wechatsim.Sim, dbURL, base
 		"TOKEN_KEY=0202020202020202020202020202020202020202020202020202020202020202",
 		"INSTANCE_ID="+name, "LOG_FORMAT=json")
 	cmd.Env = append(cmd.Env, extra...)
-	p := &proc{cmd: cmd, url: "http://" + addr, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: cmd, url: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
