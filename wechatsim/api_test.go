@@ -325,29 +325,50 @@ func TestExchangeFaultAndCode(t *testing.T) {
 }
 
 // Latency respects the caller: a caller that leaves early gets nothing, and
-// its exchange is counted but not processed.
+// its exchange is counted but not processed. The caller leaves once its call
+// has been counted (not after a guessed time), so the count is exactly one.
 func TestLatencyRespectsContext(t *testing.T) {
 	e := newEnv(t, nil)
 	code := mustCode(t, e, "zhangsan", "snsapi_base")
 	e.sim.SetLatency(5 * time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	q := url.Values{"appid": {e.sim.AppID()}, "secret": {e.sim.Secret()}, "code": {code}, "grant_type": {"authorization_code"}}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.base+"/sns/oauth2/access_token?"+q.Encode(), nil)
-	start := time.Now()
-	if _, err := http.DefaultClient.Do(req); err == nil {
-		t.Fatal("answered despite latency")
+	done := make(chan error, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		done <- err
+	}()
+	// The simulator counts a call on arrival, before its latency.
+	deadline := time.Now().Add(10 * time.Second)
+	for e.sim.ExchangeCount(code) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the call was not counted within 10s of being sent")
+		}
+		time.Sleep(time.Millisecond)
 	}
-	if time.Since(start) > time.Second {
-		t.Fatal("latency ignored the context")
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("answered despite latency")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("latency ignored the context: no return within 2s of cancelling (latency 5s)")
+	}
+	if n := e.sim.ExchangeCount(code); n != 1 {
+		t.Fatalf("ExchangeCount after the abandoned call = %d, want 1", n)
 	}
 	e.sim.SetLatency(0)
-	deadline := time.Now().Add(time.Second)
-	for e.sim.ExchangeCount(code) != 1 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
 	if m := e.exchange(t, code); errcode(m) != 0 {
 		t.Fatalf("abandoned call consumed the code: %v", m)
+	}
+	if n := e.sim.ExchangeCount(code); n != 2 {
+		t.Fatalf("ExchangeCount after the second call = %d, want 2", n)
 	}
 }
 
