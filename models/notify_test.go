@@ -72,8 +72,13 @@ func TestFinishingAnExchangeNotifies(t *testing.T) {
 				if err := db.Gorm.Exec("SELECT pg_notify('wxlogin_exchange', 'after')").Error; err != nil {
 					t.Fatal(err)
 				}
-				if k := <-got; k != "after" {
-					t.Fatalf("heard %q for a row that did not finish", k)
+				select {
+				case k := <-got:
+					if k != "after" {
+						t.Fatalf("heard %q for a row that did not finish", k)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("the probe NOTIFY sent after the lost finish was not heard in 10s (listener down?)")
 				}
 				return
 			}
