@@ -15,6 +15,13 @@ const (
 	DefaultTimeout          = 5 * time.Second
 	DefaultUserInfoAttempts = 3
 	DefaultBackoff          = 100 * time.Millisecond
+	// The concurrency bounds (issue 17). A login storm keeps about latency ×
+	// calls/s in flight: ~100 at 1,000 logins/s and 100 ms, ~40 at the
+	// benchmarked 390 logins/s and 50 ms. 128 leaves that headroom while a
+	// slow WeChat can hold no more than 128 connections and 256 waiters.
+	DefaultMaxInFlight     = 128
+	DefaultMaxQueued       = 256
+	DefaultMaxConnsPerHost = 128
 )
 
 // Config configures a Client. Zero values take the documented defaults, so
@@ -41,7 +48,9 @@ type Config struct {
 	// Observe, if set, is called after every HTTP attempt with the endpoint
 	// ("access_token", "refresh_token", "auth", "userinfo", "jscode2session"),
 	// the errcode (0 ok, ErrCodeUnavailable (-2) for transport, HTTP or JSON
-	// failures) and the attempt's duration. It must be cheap and safe for
+	// failures) and the attempt's duration; also for every call refused
+	// before an attempt: -2 with the breaker open, ErrCodeOverloaded (-3)
+	// with the time spent waiting for a slot. It must be cheap and safe for
 	// concurrent use.
 	Observe func(endpoint string, errcode int, d time.Duration)
 	// BreakerThreshold consecutive temporary failures (timeouts, 5xx, bad
@@ -50,6 +59,19 @@ type Config struct {
 	// disables the breaker.
 	BreakerThreshold int
 	BreakerCooldown  time.Duration
+	// MaxInFlight caps the HTTP attempts this client has out at once, over
+	// all endpoints; default 128, negative disables the limiter. When all
+	// are taken, up to MaxQueued more callers (default 256, negative: none)
+	// wait for one, each until its context ends or Timeout passes; anyone
+	// else fails at once with an *UnavailableError wrapping ErrOverloaded.
+	// A userinfo retry queues again: a backoff holds no slot.
+	MaxInFlight int
+	MaxQueued   int
+	// MaxConnsPerHost caps the connections the default transport opens to
+	// one WeChat host (dialing, active and idle); default 128. It is a
+	// second bound below the limiter and is not applied to an HTTPClient
+	// given in this Config.
+	MaxConnsPerHost int
 }
 
 // Client talks to WeChat. It is safe for concurrent use and holds no
@@ -58,6 +80,7 @@ type Client struct {
 	cfg     Config
 	hc      *http.Client
 	breaker *breaker
+	limiter *limiter // nil: unlimited
 }
 
 // New returns a Client for cfg, filling in defaults.
@@ -79,11 +102,23 @@ func New(cfg Config) *Client {
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = DefaultBackoff
 	}
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.MaxQueued == 0 {
+		cfg.MaxQueued = DefaultMaxQueued
+	}
+	if cfg.MaxConnsPerHost <= 0 {
+		cfg.MaxConnsPerHost = DefaultMaxConnsPerHost
+	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = defaultHTTPClient()
+		hc = defaultHTTPClient(cfg.MaxConnsPerHost)
 	}
 	c := &Client{cfg: cfg, hc: hc}
+	if cfg.MaxInFlight > 0 {
+		c.limiter = newLimiter(cfg.MaxInFlight, cfg.MaxQueued, cfg.Timeout)
+	}
 	if cfg.BreakerThreshold >= 0 {
 		if cfg.BreakerThreshold == 0 {
 			cfg.BreakerThreshold = 20
@@ -98,8 +133,10 @@ func New(cfg Config) *Client {
 
 // defaultHTTPClient keeps connections to the few WeChat hosts warm and never
 // follows redirects. It sets no overall Timeout: each attempt carries its
-// own deadline through the request context.
-func defaultHTTPClient() *http.Client {
+// own deadline through the request context. maxConns bounds the connections
+// per host, so even calls that bypassed the limiter could not open one
+// connection each.
+func defaultHTTPClient(maxConns int) *http.Client {
 	tr := &http.Transport{
 		Proxy:             http.ProxyFromEnvironment,
 		DialContext:       (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -108,7 +145,8 @@ func defaultHTTPClient() *http.Client {
 		// at 1,000 logins/s and 100 ms); fewer idle slots would churn
 		// connections (TIME_WAIT) at that rate.
 		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   128,
+		MaxIdleConnsPerHost:   min(128, maxConns),
+		MaxConnsPerHost:       maxConns,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: time.Second,

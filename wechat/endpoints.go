@@ -6,14 +6,30 @@ import (
 	"time"
 )
 
+// The WeChat APIs the client calls. Only calls that carry no single-use
+// value are marked replayable; a new endpoint is one-shot unless it says
+// otherwise, so forgetting the flag can cost an efficiency, never a code.
+var (
+	epAccessToken    = endpoint{name: "access_token", path: "/sns/oauth2/access_token"}
+	epJSCode2Session = endpoint{name: "jscode2session", path: "/sns/jscode2session"}
+	// A refresh token stays valid for its 30 days when used, so a re-send
+	// only renews the token again.
+	epRefreshToken = endpoint{name: "refresh_token", path: "/sns/oauth2/refresh_token", replayable: true}
+	epAuth         = endpoint{name: "auth", path: "/sns/auth", replayable: true}
+	epUserInfo     = endpoint{name: "userinfo", path: "/sns/userinfo", replayable: true}
+)
+
 // ExchangeCode trades an authorization code for a web access token
-// (/sns/oauth2/access_token). It makes exactly one HTTP attempt and never
-// retries: a code is single use, so re-sending it after a lost answer could
-// only earn 40163 and hide the real outcome. On an *UnavailableError the code
-// may or may not have been consumed by WeChat.
+// (/sns/oauth2/access_token). The code goes to WeChat at most once per call:
+// the client never retries it, and the request is built so that net/http
+// cannot re-send it either (see endpoint.replayable). A code is single use,
+// so a re-send after a lost answer could only earn 40163 and hide the real
+// outcome. On an *UnavailableError the code may or may not have been
+// consumed by WeChat, unless the cause is ErrOverloaded or ErrBreakerOpen
+// (then it never left this process).
 func (c *Client) ExchangeCode(ctx context.Context, code string) (*Token, error) {
 	var t Token
-	err := c.call(ctx, "access_token", "/sns/oauth2/access_token", []param{
+	err := c.call(ctx, epAccessToken, []param{
 		{key: "appid", value: c.cfg.AppID},
 		{key: "secret", value: c.cfg.Secret, sensitive: true},
 		{key: "code", value: code, sensitive: true},
@@ -29,7 +45,7 @@ func (c *Client) ExchangeCode(ctx context.Context, code string) (*Token, error) 
 // refresh token lives 30 days. One attempt: the caller decides about retries.
 func (c *Client) RefreshToken(ctx context.Context, refreshToken string) (*Token, error) {
 	var t Token
-	err := c.call(ctx, "refresh_token", "/sns/oauth2/refresh_token", []param{
+	err := c.call(ctx, epRefreshToken, []param{
 		{key: "appid", value: c.cfg.AppID},
 		{key: "grant_type", value: "refresh_token"},
 		{key: "refresh_token", value: refreshToken, sensitive: true},
@@ -43,7 +59,7 @@ func (c *Client) RefreshToken(ctx context.Context, refreshToken string) (*Token,
 // CheckToken asks /sns/auth whether accessToken is still valid for openid;
 // nil means valid. One attempt.
 func (c *Client) CheckToken(ctx context.Context, accessToken, openid string) error {
-	return c.call(ctx, "auth", "/sns/auth", []param{
+	return c.call(ctx, epAuth, []param{
 		{key: "access_token", value: accessToken, sensitive: true},
 		{key: "openid", value: openid},
 	}, nil)
@@ -66,7 +82,7 @@ func (c *Client) UserInfo(ctx context.Context, accessToken, openid, lang string)
 	}
 	for attempt := 1; ; attempt++ {
 		var u UserInfo
-		err := c.call(ctx, "userinfo", "/sns/userinfo", params, &u)
+		err := c.call(ctx, epUserInfo, params, &u)
 		if err == nil {
 			return &u, nil
 		}
@@ -80,10 +96,11 @@ func (c *Client) UserInfo(ctx context.Context, accessToken, openid, lang string)
 }
 
 // JSCode2Session trades a Mini Program wx.login code for a session
-// (/sns/jscode2session). The js_code is single use too, so one attempt only.
+// (/sns/jscode2session). The js_code is single use too: at most one sending
+// per call, exactly as for ExchangeCode.
 func (c *Client) JSCode2Session(ctx context.Context, jsCode string) (*Session, error) {
 	var s Session
-	err := c.call(ctx, "jscode2session", "/sns/jscode2session", []param{
+	err := c.call(ctx, epJSCode2Session, []param{
 		{key: "appid", value: c.cfg.AppID},
 		{key: "secret", value: c.cfg.Secret, sensitive: true},
 		{key: "js_code", value: jsCode, sensitive: true},

@@ -26,6 +26,10 @@ const (
 	// receives when an attempt produced no WeChat answer at all (network error,
 	// timeout, HTTP status other than 200, undecodable body).
 	ErrCodeUnavailable = -2
+	// ErrCodeOverloaded is not a WeChat errcode either: Config.Observe
+	// receives it for a call the concurrency limiter refused (ErrOverloaded)
+	// or whose caller gave up while waiting for a slot; WeChat was not asked.
+	ErrCodeOverloaded = -3
 )
 
 // APIError is WeChat's {"errcode":N,"errmsg":"..."}. Callers branch on Code
@@ -76,6 +80,8 @@ func (e *UnavailableError) kind() string {
 		return "canceled"
 	case errors.Is(e.Err, ErrBreakerOpen):
 		return "circuit open"
+	case errors.Is(e.Err, ErrOverloaded):
+		return "overloaded"
 	default:
 		return "network error"
 	}
@@ -120,6 +126,7 @@ func IsTemporary(err error) bool {
 var descriptions = map[int]string{
 	0:                          "成功",
 	ErrCodeUnavailable:         "微信接口不可用（网络、超时、HTTP 状态或响应格式错误）",
+	ErrCodeOverloaded:          "本服务到微信的并发调用已满，未调用微信，请稍后重试",
 	ErrCodeSystemBusy:          "微信系统繁忙，请稍后重试",
 	ErrCodeInvalidCredential:   "access_token 无效",
 	ErrCodeInvalidOpenID:       "openid 无效",

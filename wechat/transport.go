@@ -21,20 +21,68 @@ type param struct {
 	sensitive  bool // scrubbed from any error text
 }
 
-// call makes one HTTP attempt and reports it to Observe.
-func (c *Client) call(ctx context.Context, endpoint, path string, params []param, out any) error {
+// endpoint is one WeChat API: its name (for errors and Observe), its path,
+// and whether net/http may re-send it.
+type endpoint struct {
+	name, path string
+	// replayable is true only for calls that carry no single-use value. The
+	// others (a code, a js_code) are sent in a form net/http never re-sends
+	// on its own; see oneShotBody.
+	replayable bool
+}
+
+// oneShotBody is the request body of a call that must reach WeChat at most
+// once. net/http's Transport silently re-sends a request on a new
+// connection when a kept-alive connection dies after the request was
+// written and before the answer (the server closed it, reset it, or died),
+// but only if the request is replayable: an idempotent method (GET counts)
+// with a nil or http.NoBody body, or a GetBody to rewind it (the Transport
+// documentation; Request.isReplayable and the HTTP/2 shouldRetryRequest).
+// That is exactly the case where WeChat may have read the code and used it,
+// so the re-send can only earn 40163 and hide the real answer (issue 19).
+//
+// A non-nil body that is not http.NoBody and has no GetBody makes the GET
+// non-replayable; it is empty, so nothing is sent for it. TransferEncoding
+// "identity" (documented on Request.Write) keeps HTTP/1.1 from probing the
+// body and from falling back to "Transfer-Encoding: chunked" when the probe
+// is slow: the bytes on the wire are those of the bodiless GET, without a
+// Content-Length or Transfer-Encoding header (TestCodeCallsAreNeverReplayed
+// checks it). HTTP/2 ignores the field and ends the stream with an empty
+// DATA frame. Connections stay kept-alive for these calls too; the price is
+// that a rare stale pooled connection fails the call as "unavailable"
+// instead of being retried, which the caller handles like any unknown
+// outcome.
+type oneShotBody struct{}
+
+func (oneShotBody) Read([]byte) (int, error) { return 0, io.EOF }
+func (oneShotBody) Close() error             { return nil }
+
+// call makes one attempt and reports it to Observe: the client's own
+// retries (UserInfo) are further calls, and net/http's silent re-send is
+// ruled out unless the endpoint is replayable. It first passes the breaker
+// and the concurrency limiter; a call refused by either never reaches
+// WeChat and does not count as a WeChat failure.
+func (c *Client) call(ctx context.Context, ep endpoint, params []param, out any) error {
 	if !c.breaker.allow() {
-		err := &UnavailableError{Endpoint: endpoint, Err: ErrBreakerOpen}
+		err := &UnavailableError{Endpoint: ep.name, Err: ErrBreakerOpen}
 		if c.cfg.Observe != nil {
-			c.cfg.Observe(endpoint, ErrCodeUnavailable, 0)
+			c.cfg.Observe(ep.name, ErrCodeUnavailable, 0)
 		}
 		return err
 	}
+	queued := time.Now()
+	if err := c.limiter.acquire(ctx); err != nil {
+		if c.cfg.Observe != nil {
+			c.cfg.Observe(ep.name, ErrCodeOverloaded, time.Since(queued))
+		}
+		return &UnavailableError{Endpoint: ep.name, Timeout: errors.Is(err, context.DeadlineExceeded), Err: err}
+	}
 	start := time.Now()
-	err := c.attempt(ctx, endpoint, path, params, out)
+	err := c.attempt(ctx, ep, params, out)
+	c.limiter.release()
 	c.breaker.record(err)
 	if c.cfg.Observe != nil {
-		c.cfg.Observe(endpoint, observedCode(err), time.Since(start))
+		c.cfg.Observe(ep.name, observedCode(err), time.Since(start))
 	}
 	return err
 }
@@ -52,7 +100,8 @@ func observedCode(err error) int {
 // attempt performs one GET under its own deadline and decodes the answer
 // into out (nil: only the errcode matters). Every error it returns is free
 // of the request URL and of the sensitive parameter values.
-func (c *Client) attempt(ctx context.Context, endpoint, path string, params []param, out any) error {
+func (c *Client) attempt(ctx context.Context, ep endpoint, params []param, out any) error {
+	endpoint := ep.name
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 
@@ -69,12 +118,16 @@ func (c *Client) attempt(ctx context.Context, endpoint, path string, params []pa
 			sensitive = append(sensitive, p.value, url.QueryEscape(p.value))
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.APIURL+path+"?"+q.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.APIURL+ep.path+"?"+q.String(), nil)
 	if err != nil {
 		// The parse error would quote the URL, secret included.
 		return &UnavailableError{Endpoint: endpoint, Err: errors.New("invalid API URL")}
 	}
 	req.Header.Set("Accept", "application/json")
+	if !ep.replayable {
+		req.Body, req.GetBody, req.ContentLength = oneShotBody{}, nil, 0
+		req.TransferEncoding = []string{"identity"}
+	}
 
 	resp, err := c.hc.Do(req)
 	if err != nil {
