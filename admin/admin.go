@@ -35,7 +35,9 @@ type Policy struct {
 	// within Window lock that account for that address.
 	AccountMax int
 	// AccountTotalMax failed attempts on one account from all addresses
-	// within Window lock the account everywhere.
+	// within Window lock the account for every address and known device
+	// that has itself failed on it within Window — never for one that has
+	// not (throttle.go).
 	AccountTotalMax int
 	// IPMax failed attempts from one client address within Window lock the
 	// address, for every account.

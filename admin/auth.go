@@ -92,8 +92,9 @@ func (a *Admin) loginCookieName() string {
 }
 
 // loginSubmit checks a user name and password. Every attempt is counted
-// against the client address and the account before the password is looked
-// at (see models.ThrottleAttempt); a locked address or account gets 429.
+// against the client address, the account and the browser's known-device
+// cookie before the password is looked at (see throttle.go and
+// models.ThrottleAttempt); a locked attempt gets 429.
 func (a *Admin) loginSubmit(c *gin.Context) {
 	ck, err := c.Request.Cookie(a.loginCookieName())
 	if err != nil || !tokensEqual(ck.Value, c.PostForm(csrfField)) {
@@ -119,18 +120,25 @@ func (a *Admin) loginSubmit(c *gin.Context) {
 		a.unavailable(c, err)
 		return
 	}
-	th, err := a.countAttempt(ctx, username, ip, now)
+	var dev *device
+	if adm != nil {
+		dev = a.knownDevice(c.Request, adm.ID)
+	}
+	th, err := a.countAttempt(ctx, username, ip, dev, now)
 	if err != nil {
 		a.unavailable(c, err)
 		return
 	}
-	if th.locked != nil {
-		// Audit only the attempt that set an account lock, so an attack
-		// cannot flood the audit log.
-		if adm != nil && th.justLockedAccount {
-			a.record(c, adm, "login_locked", "admin:"+adm.Username, th.lockDetail+"，至 "+a.tmpl.fmtTime(*th.locked))
+	// Audit only the attempts that set an account lock, so an attack cannot
+	// flood the audit log. Such an attempt may still go on to the password
+	// check (an address that had not failed before, see throttle.go).
+	if adm != nil {
+		for _, l := range th.newLocks {
+			a.record(c, adm, "login_locked", "admin:"+adm.Username, l.detail+"，至 "+a.tmpl.fmtTime(l.until))
 		}
-		a.log.WarnContext(ctx, "admin login refused: locked", "ip", ip, "lock", th.lockDetail)
+	}
+	if th.locked != nil {
+		a.log.WarnContext(ctx, "admin login refused: locked", "ip", ip, "lock", th.lockDetail, "known_device", dev != nil)
 		a.locked(c, *th.locked)
 		return
 	}
@@ -153,7 +161,7 @@ func (a *Admin) loginSubmit(c *gin.Context) {
 			Error: "用户名或密码错误，或账号已停用。"})
 		return
 	}
-	if err := a.goodAttempt(ctx, username, ip); err != nil {
+	if err := a.goodAttempt(ctx, username, ip, dev); err != nil {
 		a.unavailable(c, err)
 		return
 	}
@@ -176,6 +184,11 @@ func (a *Admin) loginSubmit(c *gin.Context) {
 	if err := sess.Save(c.Request, c.Writer); err != nil {
 		a.unavailable(c, err)
 		return
+	}
+	// This browser is now a known device of this admin: other addresses'
+	// failures will not lock it out (throttle.go).
+	if err := a.setKnownDevice(c.Writer, dev, adm.ID); err != nil {
+		a.log.WarnContext(ctx, "setting the known-device cookie", "err", err)
 	}
 	if err := a.db.SetAdminLastLogin(ctx, adm.ID, now); err != nil {
 		a.log.WarnContext(ctx, "recording admin last login", "err", err)

@@ -124,13 +124,13 @@ func unlock(ctx context.Context, db *models.DB, username, ip string, stdout, std
 		return 2
 	}
 	if username != "" {
-		// The account-wide key and the account's key under every address.
+		// The account-wide key and the account's keys under every address and device.
 		found, err := db.ThrottleClear(ctx, adminpages.AccountKey(username))
 		if err != nil {
 			fmt.Fprintf(stderr, "wxlogin admin unlock: %v\n", err)
 			return 1
 		}
-		n, err := db.ThrottleClearPrefix(ctx, adminpages.AccountAddressKey(username, ""))
+		n, err := db.ThrottleClearPrefix(ctx, adminpages.AccountPrefix(username))
 		if err != nil {
 			fmt.Fprintf(stderr, "wxlogin admin unlock: %v\n", err)
 			return 1

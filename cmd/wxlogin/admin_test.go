@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	adminpages "wxlogin/admin"
 	"wxlogin/models"
 	"wxlogin/testdb"
 )
@@ -107,15 +108,19 @@ func TestAdminCommandExitCodes(t *testing.T) {
 	if th, _ := db.ThrottleAttempt(ctx, "acct:ops", now, time.Hour, time.Hour, 5); !th.Locked(now) {
 		t.Fatal("setup: the account should be locked")
 	}
-	for range 6 {
-		if _, err := db.ThrottleAttempt(ctx, "acct:ops|ip:203.0.113.9", now, time.Hour, time.Hour, 5); err != nil {
-			t.Fatal(err)
+	// The account under one address and under one known device.
+	device := adminpages.AccountDeviceKey("ops", "0123456789abcdef0123456789abcdef")
+	for _, key := range []string{"acct:ops|ip:203.0.113.9", device} {
+		for range 6 {
+			if _, err := db.ThrottleAttempt(ctx, key, now, time.Hour, time.Hour, 5); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if code, out, errOut := runCmd("", "admin", "unlock", "--username", "OPS"); code != 0 || !strings.Contains(out, "lock released") {
 		t.Fatalf("unlock: exit %d, %q %q", code, out, errOut)
 	}
-	for _, key := range []string{"acct:ops", "acct:ops|ip:203.0.113.9"} {
+	for _, key := range []string{"acct:ops", "acct:ops|ip:203.0.113.9", device} {
 		if th, _ := db.ThrottleAttempt(ctx, key, now, time.Hour, time.Hour, 5); th.Locked(now) || th.Failures != 1 {
 			t.Fatalf("%s after unlock: %+v, want a fresh count", key, th)
 		}
