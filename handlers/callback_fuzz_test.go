@@ -67,11 +67,32 @@ func FuzzCallbackParams(f *testing.F) {
 	if n := sim.Stats().Exchanges; n != 1 {
 		f.Fatalf("harness: a well-formed callback made %d exchanges, want 1", n)
 	}
+	// What the wrong-state seed must prove, asserted once: a well-formed code
+	// that nothing has used yet, with a state this browser never got, is
+	// turned away with the bad-state page and never reaches WeChat; the same
+	// code with the live state does reach it, so the state alone stopped it.
+	// The code must be fresh: a code the gate has already seen is answered
+	// from its row and never reaches WeChat whatever the state.
+	const unusedCode = "0000WrongStateProbe0000000000001"
+	wrongState := strings.Repeat("0123456789abcdef", 2)
+	if status := callback(a, cookie, "code="+unusedCode+"&state="+wrongState); status != http.StatusBadRequest {
+		f.Fatalf("wrong state: status %d, want 400", status)
+	}
+	if n := sim.ExchangeCount(unusedCode); n != 0 {
+		f.Fatalf("wrong state: the code reached WeChat %d times, want 0", n)
+	}
+	callback(a, cookie, "code="+unusedCode+"&state="+live)
+	if n := sim.ExchangeCount(unusedCode); n != 1 {
+		f.Fatalf("control: the same code with the live state reached WeChat %d times, want 1", n)
+	}
 
 	for _, s := range []string{
 		"", "code=abc", "state=" + live, "code=&state=" + live,
 		"code=081AbCdEfGhIjKlMnOpQrStUvWxYz012&state=" + live,
-		"code=081AbCdEfGhIjKlMnOpQrStUvWxYz012&state=0123456789abcdef0123456789abcdef",
+		// Wrong state with its own code: reusing the seed above's code would
+		// be answered from that code's row, so WeChat could never be reached
+		// and the seed would prove nothing.
+		"code=082ZyXwVuTsRqPoNmLkJiHgFeDcBa987&state=" + wrongState,
 		"code=a&code=b&state=" + live, "code=a&state=" + live + "&state=" + live,
 		"code=%zz&state=" + live, "code=a;state=" + live, "code=" + strings.Repeat("a", 129) + "&state=" + live,
 		"code=%3Cscript%3E&state=" + live, "code=a%00b&state=" + live, "code=a%26state%3D" + live,
@@ -110,4 +131,15 @@ func mayReachWeChat(query, live string) bool {
 		return false
 	}
 	return v.Get("state") == live && codeSyntax.MatchString(v.Get("code"))
+}
+
+// callback sends one callback request from the fuzzed browser and returns
+// the status.
+func callback(a *app.App, cookie *http.Cookie, query string) int {
+	req := httptest.NewRequest(http.MethodGet, "/wechat/callback?"+query, nil)
+	req.Header.Set("User-Agent", fuzzUA)
+	req.AddCookie(cookie)
+	rec := httptest.NewRecorder()
+	a.Handler.ServeHTTP(rec, req)
+	return rec.Code
 }
