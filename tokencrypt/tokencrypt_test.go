@@ -68,3 +68,40 @@ func mustNew(t *testing.T, keys ...[]byte) *Sealer {
 	}
 	return s
 }
+
+// TestSealUsesAFreshNonce: AES-GCM with a repeated nonce under one key leaks
+// the XOR of the plaintexts and lets anyone forge tags, so every Seal must
+// draw a fresh random nonce. Two seals of the same value under the same key
+// and associated data must differ, their nonces must differ, and no nonce may
+// be all zero (the classic "forgot to fill it" bug).
+func TestSealUsesAFreshNonce(t *testing.T) {
+	s := mustNew(t, bytes.Repeat([]byte{3}, 32))
+	const seals = 64
+	nonceSize := s.keys[0].aead.NonceSize()
+	zero := make([]byte, nonceSize)
+	seenCT := map[string]bool{}
+	seenNonce := map[string]bool{}
+	for i := range seals {
+		ct, err := s.Seal([]byte("ACCESS_TOKEN"), []byte("openid-1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ct) < idLen+nonceSize {
+			t.Fatalf("seal %d: %d bytes, too short to hold a nonce", i, len(ct))
+		}
+		nonce := ct[idLen : idLen+nonceSize]
+		if bytes.Equal(nonce, zero) {
+			t.Fatalf("seal %d: the nonce is all zero", i)
+		}
+		if seenNonce[string(nonce)] {
+			t.Fatalf("seal %d: nonce %x repeated under the same key", i, nonce)
+		}
+		if seenCT[string(ct)] {
+			t.Fatalf("seal %d: two seals of the same value are identical", i)
+		}
+		seenNonce[string(nonce)], seenCT[string(ct)] = true, true
+		if pt, err := s.Open(ct, []byte("openid-1")); err != nil || string(pt) != "ACCESS_TOKEN" {
+			t.Fatalf("seal %d does not open: %q %v", i, pt, err)
+		}
+	}
+}
