@@ -149,8 +149,12 @@ func TestAbortedFirstRequestVariantB(t *testing.T) {
 		t.Fatalf("second callback: %d %q", p.Status, p.Location)
 	}
 	c1, c2 := e.Sim.ExchangeCount(codeOf(t, cb1)), e.Sim.ExchangeCount(codeOf(t, cb2))
-	if c1 > 1 || c2 > 1 || c1+c2 != 1 {
-		t.Fatalf("exchanges: code1 %d, code2 %d; want one exchange in all", c1, c2)
+	// Each code is exchanged at most once; the second code is verified by
+	// WeChat on its own instead of inheriting the first code's login (a
+	// made-up second code must never log anybody in: see
+	// TestPlantedCookieWithMadeUpCodeLogsNobodyIn).
+	if c1 > 1 || c2 > 1 || c2 != 1 {
+		t.Fatalf("exchanges: code1 %d, code2 %d; want each at most once, the second one once", c1, c2)
 	}
 	if p := b.get(in.URL + "/profile"); p.Status != http.StatusOK {
 		t.Fatalf("profile: %d", p.Status)
@@ -177,8 +181,12 @@ func TestTwoInstancesOneExchange(t *testing.T) {
 					t.Fatalf("instance %d: %d %q", i, p.Status, p.Location)
 				}
 			}
-			if st := e.Sim.Stats(); st.Exchanges != 1 || st.CodesExchangedMoreThanOnce != 0 {
-				t.Fatalf("exchanges %d (codes exchanged twice: %d); want 1", st.Exchanges, st.CodesExchangedMoreThanOnce)
+			want := 1 // variant A: one code, one exchange
+			if variant == "B" {
+				want = 2 // two codes, each exchanged once
+			}
+			if st := e.Sim.Stats(); st.Exchanges != want || st.CodesExchangedMoreThanOnce != 0 {
+				t.Fatalf("exchanges %d (codes exchanged twice: %d); want %d", st.Exchanges, st.CodesExchangedMoreThanOnce, want)
 			}
 		})
 	}
@@ -232,7 +240,7 @@ func plantDeadOwner(t *testing.T, a *App, b *browser, base, cb string) {
 		Status: models.StatusPending, Owner: "dead-instance", LeaseUntil: past, Attempts: 1,
 		CreatedAt: past, UpdatedAt: past,
 	}
-	if ok, err := a.DB.ClaimExchange(t.Context(), row); err != nil || !ok {
+	if ok, _, err := a.DB.ClaimExchange(t.Context(), row, -time.Minute); err != nil || !ok {
 		t.Fatalf("planting the dead owner's row: %v %v", ok, err)
 	}
 }
@@ -251,7 +259,7 @@ func TestTakeoverAfterDeadOwner(t *testing.T) {
 		t.Fatalf("exchanged %d times", n)
 	}
 	row, _ := in.App.DB.ExchangeByCode(t.Context(), exchange.Hash(codeOf(t, cb)))
-	if row.Status != models.StatusDone || row.Takeovers != 1 || row.Owner != "a" {
+	if row.Status != models.StatusDone || row.Takeovers != 1 || !strings.HasPrefix(row.Owner, "a/") {
 		t.Fatalf("row after takeover: status %s takeovers %d owner %s", row.Status, row.Takeovers, row.Owner)
 	}
 }

@@ -3,28 +3,93 @@
 // when Android WeChat sends the callback twice and aborts the first request,
 // when the two requests reach different instances, or when an owner dies.
 //
-// The algorithm, and where it improves on DESIGN.md's sketch:
+// # The algorithm
 //
-//  1. Claim. INSERT ... ON CONFLICT DO NOTHING on the code's hash; a second,
-//     partial unique index (state_hash WHERE status <> 'failed') makes the
-//     insert also fail when another code of the same state is live. So the
-//     second code of an Android "variant B" double callback is never sent to
-//     WeChat at all: it joins the first code's exchange.
+//  1. Claim. INSERT ... ON CONFLICT DO NOTHING on the code's hash. A partial
+//     unique index (state_hash WHERE status = 'pending') lets one code of a
+//     state be in flight at a time, and the insert's own WHERE NOT EXISTS
+//     refuses a state one of whose codes WeChat rejected (or that logged in
+//     another person): one state costs at most one rejected WeChat call,
+//     whatever an attacker sends (TestOneStateAllowsOneRejectedCode).
 //  2. Own. The inserting request calls WeChat on a context detached from the
-//     request (the browser aborts the first request on purpose) with its own
-//     timeout, shorter than the lease, records the result and wakes waiters.
-//  3. Wait. Before touching the database, a request looks for an in-process
-//     flight of the same code or state and waits on its channel: the same
-//     instance answers a duplicate microseconds after the owner. Otherwise it
-//     wakes on a Postgres NOTIFY, which is only a hint, and polls the row as
-//     the truth with a doubling interval (2 ms up to 25 ms; five times slower
-//     while the NOTIFY listener is connected, as the polls then only cover
-//     a lost hint).
-//  4. Bind. A row remembers the hash of the browser session that claimed it;
-//     a different browser gets ErrForeign and nothing else.
-//  5. Take over. A pending row whose lease expired belongs to a dead owner:
-//     a waiter with the same code takes it with a conditional UPDATE and calls
-//     WeChat itself; a waiter with another code of the same state abandons the
-//     dead row and claims its own code instead. If WeChat then says the code
-//     was used, the caller restarts the login (Failed.Restartable).
+//     request (the browser aborts the first request on purpose), records the
+//     result under its fence and wakes waiters.
+//  3. Wait. A request for the same code waits for its result: on this
+//     instance on the owner's in-process flight (microseconds), across
+//     instances woken by a Postgres NOTIFY, which is only a hint, while it
+//     polls the row as the truth (2 ms doubling to 25 ms; five times slower
+//     while the NOTIFY listener is connected). A failed read is retried
+//     until the wait's budget ends (TestDuplicateRidesOutADatabaseBlip).
+//  4. Bind. A row remembers the hashes of its state and of the browser
+//     session that claimed it; another browser gets ErrForeign, also while
+//     the exchange is in flight (TestStolenCodeInFlightIsForeign), and the
+//     code with another state gets ErrUnknown.
+//  5. Take over. A pending row whose lease expired belongs to a dead owner: a
+//     waiter with the same code takes it with a conditional UPDATE and calls
+//     WeChat itself; a waiter with another code of the state abandons the
+//     dead row and claims its own code. If WeChat then says the code was
+//     used, the login restarts (Failed.Restartable).
+//
+// # Only a request's own code logs it in
+//
+// A request's result is the result of its own code, never of another code
+// of the same state. Android's "variant B" sends a second, fresh code with
+// the same state: that code is exchanged with WeChat on its own (at most
+// once, like every code) and must log in the same person as the state's
+// earlier code, else it is refused as KindMismatch. Letting the second code
+// join the first's login without WeChat's word let a planted pre-login
+// cookie with a made-up code log in as its victim for 30 days
+// (TestPlantedStateWithMadeUpCodeLogsNobodyIn). A request whose session no
+// longer holds the state (its login renewed the session) may only join or
+// claim within JoinWindow (30 s) of the state's exchange; a renewed id is
+// worthless after that (TestRenewedBrowserIDCannotJoinLater).
+//
+// # Fencing and clocks
+//
+// A claim is fenced by (owner, attempt): the owner is the instance name plus
+// a per-process nonce (two processes with one INSTANCE_ID never share it),
+// the attempt is 1 for the claim and incremented by every takeover. Every
+// finishing write checks both, so an owner frozen past its lease cannot
+// overwrite the row its successor took over (TestFrozenOwnerIsFenced,
+// TestSameInstanceNameStaleOwnerCannotOverwrite); a fenced write is not
+// retried, and the flight then tells in-process waiters to read the row.
+// Leases are set and compared in SQL with the database's now(): an instance
+// whose clock runs ahead does not take over a live owner
+// (TestFastClockDoesNotTakeOver). On the embedded SQLite, which one process
+// owns, that process's clock is the database's.
+//
+// # Budgets
+//
+//   - WeChat gets OwnerTimeout (10 s) from the claim.
+//   - Once WeChat has answered, the code is spent: storing the user and the
+//     row get the rest of the lease (15 s) less a margin, retried through a
+//     database blip (TestSpentCodeOutlivesTheWeChatBudget). Failure writes
+//     run on the same budget: no owner writes after its lease ends
+//     (TestOwnerNeverOutlivesItsLease).
+//   - Any request spends at most MaxWait (Lease + 5 s) waiting, in-process
+//     waits included; it then gets ErrWaitTimeout (503 busy), or a store
+//     failure (503 unavailable) if the database kept failing — never a bare
+//     context error (TestWaitsEndInWaitTimeout). WorstCase (MaxWait + Lease,
+//     35 s) is what a proxy in front must allow.
+//   - A panicking owner lands its flight on the way out, so later requests
+//     read the row instead of waiting forever (TestOwnerPanicLeavesNoFlightBehind).
+//
+// # When the database is away
+//
+// A claim whose answer was lost after it committed is recognised as this
+// gate's own and goes on (TestClaimCommittedDespiteAnErrorIsOwned). A spent
+// code whose result cannot be stored within the lease is lost for this
+// login: the row stays pending, a waiter takes it over after the lease, gets
+// 40163 from WeChat and restarts the login silently. The person sees one
+// restart, never two exchanges of one code.
+//
+// # Re-sends
+//
+// None. The code exchange is made non-replayable in the wechat package, so
+// net/http never re-sends it on a reused connection that died mid-request
+// (wechat.TestCodeCallsAreNeverReplayed); the only second WeChat call for a
+// code is a takeover after its owner's lease ran out, which WeChat answers
+// with 40163 if the first call had used it.
+//
+// Package fault holds the store and WeChat fault layer these tests use.
 package exchange

@@ -2,12 +2,11 @@ package exchange
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,18 +20,21 @@ type WeChat interface {
 	UserInfo(ctx context.Context, accessToken, openid, lang string) (*wechat.UserInfo, error)
 }
 
-// Store is the part of the database the gate uses.
+// Store is the part of the database the gate uses. Leases and row ages are
+// computed on the database's clock, so instances whose clocks disagree
+// still agree on who owns a row.
 type Store interface {
-	ClaimExchange(ctx context.Context, row *models.CodeExchange) (bool, error)
+	ClaimExchange(ctx context.Context, row *models.CodeExchange, lease time.Duration) (bool, string, error)
 	ExchangeByCode(ctx context.Context, codeHash string) (*models.CodeExchange, error)
-	LiveExchangeByState(ctx context.Context, stateHash string) (*models.CodeExchange, error)
-	CompleteExchange(ctx context.Context, codeHash, owner string, userID int64, openid string, at time.Time) error
-	FailExchange(ctx context.Context, codeHash, owner string, errcode int, kind string, at time.Time) error
-	TakeOverExchange(ctx context.Context, codeHash, owner string, now, leaseUntil time.Time) (bool, error)
-	AbandonExchange(ctx context.Context, codeHash string, now time.Time) (bool, error)
+	ExchangesByState(ctx context.Context, stateHash string) ([]models.CodeExchange, error)
+	CompleteExchange(ctx context.Context, codeHash string, f models.Fence, userID int64, openid string) error
+	FailExchange(ctx context.Context, codeHash string, f models.Fence, errcode int, kind string) error
+	TakeOverExchange(ctx context.Context, codeHash, owner string, lease time.Duration) (models.Fence, bool, error)
+	AbandonExchange(ctx context.Context, codeHash string) (bool, error)
 	NoteDuplicate(ctx context.Context, codeHash string, waited bool) error
 	MarkRestarted(ctx context.Context, codeHash string) error
 	RecordLogin(ctx context.Context, l models.Login) (int64, bool, error)
+	UserByID(ctx context.Context, id int64) (*models.User, error)
 }
 
 // Sealer encrypts tokens before they are stored.
@@ -42,7 +44,8 @@ type Sealer interface {
 
 // Metrics receives what the gate does; see NopMetrics.
 type Metrics interface {
-	// Event counts one of: claimed, duplicate, takeover, abandoned, foreign, unknown, timeout.
+	// Event counts one of: claimed, duplicate, takeover, abandoned, foreign,
+	// unknown, timeout, spent, mismatch, late.
 	Event(name string)
 	// Waited observes how long a duplicate waited, by source: "local" (in-process) or "db".
 	Waited(source string, d time.Duration)
@@ -56,21 +59,34 @@ func (NopMetrics) Waited(string, time.Duration) {}
 
 // Config tunes the gate. Zero values pick the defaults in parentheses.
 type Config struct {
-	Instance     string        // this instance's name, stored as the row's owner
+	Instance     string        // this instance's name; the row's owner is this plus a per-process nonce
 	Lease        time.Duration // how long a claim is protected from takeover (15s)
 	OwnerTimeout time.Duration // budget of the owner's WeChat calls; must be < Lease (10s)
-	MaxWait      time.Duration // how long a duplicate waits for an owner (Lease+5s)
+	MaxWait      time.Duration // how long any request may take in the gate (Lease+5s)
 	PollMin      time.Duration // first poll interval of a cross-instance waiter (2ms)
 	PollMax      time.Duration // poll interval cap (25ms)
+	// JoinWindow bounds how long after a code's claim a request whose session
+	// no longer holds the state (the login renewed it) may still join that
+	// code's exchange or claim another code of the state (30s). Android's
+	// second callback follows the first within a second.
+	JoinWindow time.Duration
 	// HintsLive reports whether cross-instance wake-ups (Postgres NOTIFY)
 	// are being delivered. While it says so, a waiter polls five times less
 	// often (the row stays the truth; the poll only covers a lost hint).
 	HintsLive func() bool
-	Lang      string // userinfo language (zh_CN)
-	Now       func() time.Time
+	Lang      string           // userinfo language (zh_CN)
+	Now       func() time.Time // for waiting times only; leases use the database's clock
 	Logger    *slog.Logger
 	Metrics   Metrics
 }
+
+// leaseMargin is kept free at the end of a lease: the owner's last write
+// must land before anybody may take the row over.
+func leaseMargin(lease time.Duration) time.Duration { return min(500*time.Millisecond, lease/10) }
+
+// maxClaims bounds how often one request tries to claim its code: each try
+// follows another code of the same state that finished meanwhile.
+const maxClaims = 4
 
 // Gate is the exactly-once exchanger. It is safe for concurrent use.
 type Gate struct {
@@ -78,6 +94,7 @@ type Gate struct {
 	wx     WeChat
 	sealer Sealer
 	cfg    Config
+	owner  string // cfg.Instance plus a nonce: two processes never share it
 
 	mu      sync.Mutex
 	byCode  map[string]*flight
@@ -93,7 +110,7 @@ func New(store Store, wx WeChat, sealer Sealer, cfg Config) *Gate {
 	if cfg.OwnerTimeout == 0 {
 		cfg.OwnerTimeout = 10 * time.Second
 	}
-	if cfg.OwnerTimeout >= cfg.Lease {
+	if cfg.OwnerTimeout >= cfg.Lease-leaseMargin(cfg.Lease) {
 		cfg.OwnerTimeout = cfg.Lease * 2 / 3
 	}
 	if cfg.MaxWait == 0 {
@@ -104,6 +121,9 @@ func New(store Store, wx WeChat, sealer Sealer, cfg Config) *Gate {
 	}
 	if cfg.PollMax == 0 {
 		cfg.PollMax = 25 * time.Millisecond
+	}
+	if cfg.JoinWindow == 0 {
+		cfg.JoinWindow = 30 * time.Second
 	}
 	if cfg.Lang == "" {
 		cfg.Lang = "zh_CN"
@@ -117,12 +137,22 @@ func New(store Store, wx WeChat, sealer Sealer, cfg Config) *Gate {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NopMetrics{}
 	}
+	nonce := make([]byte, 4)
+	_, _ = rand.Read(nonce)
 	return &Gate{
-		store: store, wx: wx, sealer: sealer, cfg: cfg,
+		store: store, wx: wx, sealer: sealer, cfg: cfg, owner: cfg.Instance + "/" + hex.EncodeToString(nonce),
 		byCode: map[string]*flight{}, byState: map[string]*flight{},
 		hub: hub{subs: map[string]map[chan struct{}]struct{}{}},
 	}
 }
+
+// Owner is the name this gate writes into the rows it claims.
+func (g *Gate) Owner() string { return g.owner }
+
+// WorstCase is the longest a request can spend in the gate: waiting for an
+// owner (MaxWait) and then, having taken over, owning the code for at most a
+// lease. Proxies in front of wxlogin must wait at least this long.
+func (g *Gate) WorstCase() time.Duration { return g.cfg.MaxWait + g.cfg.Lease }
 
 // Wake tells waiters on this instance that the row of a code hash changed;
 // the Postgres listener calls it for NOTIFYs from other instances.
@@ -135,12 +165,10 @@ type Request struct {
 	BrowserID string // the verified session id the browser presented
 	Next      string // where to go after login (stored for duplicates)
 	Scope     string
-	// MayClaim says the state was verified against the browser's live session,
-	// so this request may start an exchange. Without it the request can only
-	// join an exchange its browser started before.
+	// MayClaim says the state was verified against the browser's session,
+	// so this request may start an exchange. Without it the request can
+	// only join an exchange its browser started within JoinWindow.
 	MayClaim bool
-
-	reclaimed bool // set once a follower went back to claim its own code
 }
 
 // Result is a finished login.
@@ -149,7 +177,7 @@ type Result struct {
 	OpenID    string
 	Next      string
 	Disabled  bool
-	Duplicate bool // this request joined another request's exchange
+	Duplicate bool // this request joined another request's exchange of the same code
 }
 
 // Errors callers map to pages.
@@ -164,14 +192,15 @@ var (
 
 // Failed is an exchange that ended without a user.
 type Failed struct {
-	Kind    string // rejected, wechat, unavailable, snapshot, store, abandoned
+	Kind    string // rejected, mismatch, wechat, unavailable, snapshot, store, abandoned
 	ErrCode int    // WeChat's errcode when it gave one
 }
 
 func (f *Failed) Error() string { return "exchange failed: " + f.Kind }
 
 // Restartable reports whether a fresh login (a new code) can fix this:
-// WeChat rejected the code (40029, 40163, 42003) or its owner vanished.
+// WeChat rejected the code (40029, 40163, 42003), the state is used up, or
+// the code's owner vanished.
 func (f *Failed) Restartable() bool { return f.Kind == "rejected" || f.Kind == "abandoned" }
 
 // Hash is how codes, states and session ids are stored: SHA-256, hex.
@@ -188,69 +217,117 @@ type flight struct {
 	done  chan struct{}
 	res   Result
 	err   error
-	owned bool // false: the claim lost; waiters must consult the database
+	owned bool // false: no result for waiters (claim lost, fence lost, panic); they read the row
 }
 
-// Exchange resolves one callback request.
+// Exchange resolves one callback request. Its result is only ever the
+// result of the request's own code: a request with another code of the same
+// state has that code exchanged (or refused) on its own.
 func (g *Gate) Exchange(ctx context.Context, req Request) (Result, error) {
 	h := hashes{code: Hash(req.Code), state: Hash(req.State), browser: Hash(req.BrowserID)}
-	if !req.MayClaim {
-		return g.follow(ctx, req, h)
-	}
-	start := g.cfg.Now()
+	// Every wait below ends with this budget, also the in-process ones.
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.MaxWait)
+	defer cancel()
+	w := &waiter{g: g, req: req, h: h, start: g.cfg.Now(), claim: true}
+	defer w.unsubscribe()
+	return w.run(ctx)
+}
+
+// claim registers a flight for the request's code and state, inserts the
+// pending row and owns the exchange. ok is false when the code was not
+// claimed (another request has it, or another code of the state is in
+// flight or used it up); the caller then reads the rows.
+func (g *Gate) claim(ctx context.Context, req Request, h hashes) (res Result, err error, ok bool) {
 	g.mu.Lock()
-	f := g.byCode[h.code]
-	if f == nil {
-		f = g.byState[h.state]
-	}
-	if f != nil {
+	if g.byCode[h.code] != nil || g.byState[h.state] != nil {
 		g.mu.Unlock()
-		if f.h.browser != h.browser {
-			g.cfg.Metrics.Event("foreign")
-			return Result{}, ErrForeign
-		}
-		select {
-		case <-f.done:
-		case <-ctx.Done():
-			return Result{}, ctx.Err()
-		}
-		var failed *Failed
-		if !f.owned || (errors.As(f.err, &failed) && failed.Restartable() && f.h.code != h.code) {
-			// The flight lost its claim, or it was another code of this state
-			// that WeChat rejected: this request's own code may still work.
-			return g.follow(ctx, req, h)
-		}
-		g.cfg.Metrics.Waited("local", g.cfg.Now().Sub(start))
-		return g.duplicate(ctx, f.h.code, true, f.res, f.err)
+		return Result{}, nil, false
 	}
-	f = &flight{h: h, done: make(chan struct{})}
+	f := &flight{h: h, done: make(chan struct{})}
 	g.byCode[h.code] = f
 	g.byState[h.state] = f
 	g.mu.Unlock()
+	landed := false
+	defer func() {
+		if !landed {
+			// The owner panicked: later requests for this code or state
+			// must not wait on a flight that never lands; they read the row.
+			g.land(f, false, Result{}, nil)
+		}
+	}()
 
 	// From here on the work is detached from the request: the browser aborts
 	// Android's first callback on purpose, and a claim half-made by an
 	// aborted request would leave its duplicate waiting for a lease to expire.
-	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.OwnerTimeout)
-	defer cancel()
-	now := g.cfg.Now().UTC()
-	row := &models.CodeExchange{
-		CodeHash: h.code, StateHash: h.state, BrowserHash: h.browser, NextPath: req.Next, Scope: req.Scope,
-		Status: models.StatusPending, Owner: g.cfg.Instance, LeaseUntil: now.Add(g.cfg.Lease), Attempts: 1,
-		CreatedAt: now, UpdatedAt: now,
-	}
-	claimed, err := g.store.ClaimExchange(octx, row)
-	if err != nil || !claimed {
-		g.land(f, false, Result{}, err)
+	octx := context.WithoutCancel(ctx)
+	claimedAt := time.Now()
+	row := &models.CodeExchange{CodeHash: h.code, StateHash: h.state, BrowserHash: h.browser, NextPath: req.Next, Scope: req.Scope, Owner: g.owner}
+	var claimed bool
+	var prior string
+	cctx, ccancel := context.WithTimeout(octx, g.cfg.OwnerTimeout)
+	err = g.persist(cctx, func(ctx context.Context) error {
+		var err error
+		claimed, prior, err = g.store.ClaimExchange(ctx, row, g.cfg.Lease)
 		if err != nil {
-			return Result{}, &Failed{Kind: "store"}
+			// The insert may have committed although the answer was lost:
+			// then the row is this gate's (nobody else in this process can
+			// claim the code meanwhile) and must not be left orphaned.
+			if mine, rerr := g.isMine(ctx, h.code); rerr == nil && mine {
+				claimed, prior, err = true, "", nil
+				if rows, rerr := g.store.ExchangesByState(ctx, h.state); rerr == nil {
+					prior = doneOpenID(rows, h.code)
+				}
+			}
 		}
-		return g.follow(ctx, req, h)
+		return err
+	})
+	ccancel()
+	if err != nil || !claimed {
+		landed = true
+		g.land(f, false, Result{}, nil)
+		if err != nil {
+			g.cfg.Logger.ErrorContext(ctx, "claiming an exchange failed", "err", err)
+			return Result{}, &Failed{Kind: "store"}, true
+		}
+		return Result{}, nil, false
 	}
 	g.cfg.Metrics.Event("claimed")
-	res, err := g.own(octx, req, h, row)
-	g.land(f, true, res, err)
-	return res, err
+	res, err, lost := g.own(octx, req, h, models.Fence{Owner: g.owner, Attempt: 1}, claimedAt, req.Next, prior)
+	landed = true
+	g.land(f, !lost, res, err)
+	return res, err, true
+}
+
+// isMine reports whether the code's row is a pending first claim by this gate.
+func (g *Gate) isMine(ctx context.Context, codeHash string) (bool, error) {
+	row, err := g.store.ExchangeByCode(ctx, codeHash)
+	if errors.Is(err, models.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return row.Owner == g.owner && row.Attempts == 1 && row.Status == models.StatusPending, nil
+}
+
+// doneOpenID is the openid an earlier code of a state logged in ("" if none).
+func doneOpenID(rows []models.CodeExchange, except string) string {
+	for _, r := range rows {
+		if r.CodeHash != except && r.Status == models.StatusDone && r.OpenID != nil {
+			return *r.OpenID
+		}
+	}
+	return ""
+}
+
+// flightOf returns the in-process flight of this code, else of this state.
+func (g *Gate) flightOf(h hashes) *flight {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if f := g.byCode[h.code]; f != nil {
+		return f
+	}
+	return g.byState[h.state]
 }
 
 // land publishes a flight's outcome to in-process waiters.
@@ -280,115 +357,6 @@ func (g *Gate) duplicate(ctx context.Context, codeHash string, waited bool, res 
 	return res, err
 }
 
-// own performs the exchange this request claimed (or took over).
-func (g *Gate) own(ctx context.Context, req Request, h hashes, row *models.CodeExchange) (Result, error) {
-	fail := func(kind string, errcode int) error {
-		// Record on a fresh context: the owner's own budget may be what ran out.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.OwnerTimeout)
-		defer cancel()
-		err := g.persist(fctx, func(ctx context.Context) error {
-			return g.store.FailExchange(ctx, h.code, g.cfg.Instance, errcode, kind, g.cfg.Now())
-		})
-		if err != nil {
-			g.cfg.Logger.ErrorContext(ctx, "recording a failed exchange", "err", err, "kind", kind)
-		}
-		return &Failed{Kind: kind, ErrCode: errcode}
-	}
-	tok, err := g.wx.ExchangeCode(ctx, req.Code)
-	if err != nil {
-		kind, code := classify(err)
-		g.cfg.Logger.WarnContext(ctx, "code exchange failed", "kind", kind, "errcode", code, "err", err)
-		return Result{}, fail(kind, code)
-	}
-	if tok.IsSnapshotUser == 1 {
-		return Result{}, fail("snapshot", 0)
-	}
-	var profile *models.Profile
-	if strings.Contains(tok.Scope, "snsapi_userinfo") {
-		info, err := g.wx.UserInfo(ctx, tok.AccessToken, tok.OpenID, g.cfg.Lang)
-		if err != nil {
-			kind, code := classify(err)
-			if kind == "rejected" {
-				kind = "wechat" // a userinfo error is not about the code
-			}
-			g.cfg.Logger.WarnContext(ctx, "userinfo failed after retries", "kind", kind, "errcode", code, "err", err)
-			return Result{}, fail(kind, code)
-		}
-		profile = ProfileOf(info, g.cfg.Lang)
-		if tok.UnionID == "" {
-			tok.UnionID = info.UnionID
-		}
-	}
-	now := g.cfg.Now().UTC()
-	ad := []byte(tok.OpenID)
-	accessEnc, err1 := g.sealer.Seal([]byte(tok.AccessToken), ad)
-	refreshEnc, err2 := g.sealer.Seal([]byte(tok.RefreshToken), ad)
-	if err := errors.Join(err1, err2); err != nil {
-		return Result{}, fail("store", 0)
-	}
-	login := models.Login{
-		OpenID: tok.OpenID, UnionID: tok.UnionID, Scope: tok.Scope, Profile: profile,
-		AccessTokenEnc: accessEnc, AccessTokenExpiresAt: now.Add(time.Duration(tok.ExpiresIn) * time.Second),
-		RefreshTokenEnc: refreshEnc, RefreshTokenExpiresAt: now.Add(30 * 24 * time.Hour),
-		At: now,
-	}
-	var (
-		uid      int64
-		disabled bool
-	)
-	// WeChat has spent the code: from here on, a database blip must not lose
-	// the login, so the writes are retried within the owner's budget (which
-	// the lease outlasts, so nobody takes over meanwhile).
-	err = g.persist(ctx, func(ctx context.Context) (err error) {
-		uid, disabled, err = g.store.RecordLogin(ctx, login)
-		return err
-	})
-	if err != nil {
-		g.cfg.Logger.ErrorContext(ctx, "storing the user failed", "err", err)
-		return Result{}, fail("store", 0)
-	}
-	err = g.persist(ctx, func(ctx context.Context) error {
-		err := g.store.CompleteExchange(ctx, h.code, g.cfg.Instance, uid, tok.OpenID, g.cfg.Now())
-		if errors.Is(err, models.ErrLostLease) {
-			return backoffStop{err}
-		}
-		return err
-	})
-	if err != nil {
-		// The user is stored and this browser is entitled to log in; waiters
-		// will see the row as it is (or take over). Log and go on.
-		g.cfg.Logger.ErrorContext(ctx, "recording a finished exchange", "err", err)
-	}
-	return Result{UserID: uid, OpenID: tok.OpenID, Next: row.NextPath, Disabled: disabled}, nil
-}
-
-// ProfileOf converts WeChat's userinfo into the stored profile.
-func ProfileOf(info *wechat.UserInfo, lang string) *models.Profile {
-	priv, _ := json.Marshal(info.Privilege)
-	if info.Privilege == nil {
-		priv = []byte("[]")
-	}
-	return &models.Profile{
-		Nickname: info.Nickname, Sex: info.Sex, Province: info.Province, City: info.City, Country: info.Country,
-		AvatarURL: info.HeadImgURL, Privilege: string(priv), Language: lang,
-	}
-}
-
-// classify names a WeChat failure for the row and the pages.
-func classify(err error) (kind string, errcode int) {
-	if code, ok := wechat.ErrCode(err); ok {
-		switch {
-		case wechat.IsCodeRejected(err):
-			return "rejected", code
-		case code == wechat.ErrCodeSystemBusy:
-			return "unavailable", code
-		default:
-			return "wechat", code
-		}
-	}
-	return "unavailable", 0
-}
-
 // MarkRestarted records on the code's row that its login was restarted.
 func (g *Gate) MarkRestarted(ctx context.Context, code string) {
 	if err := g.store.MarkRestarted(ctx, Hash(code)); err != nil {
@@ -405,32 +373,4 @@ func (g *Gate) Replay(ctx context.Context, code string, userID int64) (string, b
 		return "", false
 	}
 	return row.NextPath, true
-}
-
-// backoffStop marks an error that retrying cannot fix.
-type backoffStop struct{ error }
-
-func (b backoffStop) Unwrap() error { return b.error }
-
-// persist runs a database write, retrying with capped exponential backoff
-// while ctx allows: a Postgres restart takes a second or two, and a login
-// whose code is already spent should survive it.
-func (g *Gate) persist(ctx context.Context, write func(context.Context) error) error {
-	wait := 20 * time.Millisecond
-	for {
-		err := write(ctx)
-		var stop backoffStop
-		if err == nil || errors.As(err, &stop) || ctx.Err() != nil {
-			return err
-		}
-		g.cfg.Logger.WarnContext(ctx, "database write failed; retrying", "err", err, "in", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		wait = min(wait*2, time.Second)
-	}
 }

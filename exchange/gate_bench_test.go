@@ -103,21 +103,21 @@ func BenchmarkClaim(b *testing.B) {
 	b.Run("new", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if ok, err := db.ClaimExchange(context.Background(), row()); err != nil || !ok {
+			if ok, _, err := db.ClaimExchange(context.Background(), row(), 15*time.Second); err != nil || !ok {
 				b.Fatal(ok, err)
 			}
 		}
 	})
 	b.Run("conflict", func(b *testing.B) {
 		taken := row()
-		if _, err := db.ClaimExchange(context.Background(), taken); err != nil {
+		if _, _, err := db.ClaimExchange(context.Background(), taken, 15*time.Second); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
 		for b.Loop() {
 			again := *taken
 			again.ID = 0
-			if ok, err := db.ClaimExchange(context.Background(), &again); err != nil || ok {
+			if ok, _, err := db.ClaimExchange(context.Background(), &again, 15*time.Second); err != nil || ok {
 				b.Fatal(ok, err)
 			}
 		}

@@ -121,7 +121,7 @@ func TestConcurrentTakeoverHasOneWinner(t *testing.T) {
 		NextPath: "/profile", Scope: "snsapi_userinfo", Status: models.StatusPending, Owner: "dead",
 		LeaseUntil: past, Attempts: 1, CreatedAt: past, UpdatedAt: past,
 	}
-	if ok, err := w.db.ClaimExchange(context.Background(), dead); !ok || err != nil {
+	if ok, _, err := w.db.ClaimExchange(context.Background(), dead, -time.Minute); !ok || err != nil {
 		t.Fatalf("plant: %v %v", ok, err)
 	}
 	w.sim.SetLatency(20 * time.Millisecond)
@@ -150,7 +150,7 @@ func TestSecondCodeReplacesADeadFirstCode(t *testing.T) {
 		CodeHash: exchange.Hash(code1), StateHash: exchange.Hash("s"), BrowserHash: exchange.Hash("b"),
 		NextPath: "/profile", Status: models.StatusPending, Owner: "dead", LeaseUntil: past, CreatedAt: past, UpdatedAt: past,
 	}
-	if ok, err := w.db.ClaimExchange(context.Background(), dead); !ok || err != nil {
+	if ok, _, err := w.db.ClaimExchange(context.Background(), dead, -time.Minute); !ok || err != nil {
 		t.Fatalf("plant: %v %v", ok, err)
 	}
 	res, err := w.gate(t, "a", 15*time.Second).Exchange(context.Background(),

@@ -11,6 +11,7 @@ import (
 
 	"wxlogin/dbsession"
 	"wxlogin/exchange"
+	"wxlogin/models"
 )
 
 // callback is where WeChat sends the browser back. The state is checked
@@ -129,6 +130,10 @@ func (h *Handler) callbackFailed(c *gin.Context, err error, code string, ls logi
 		switch {
 		case failed.Kind == "snapshot":
 			h.errorPage(c, http.StatusOK, pageSnapshot)
+		case failed.Kind == models.KindMismatch:
+			// Another code of this state logged in somebody else: a state
+			// logs in one person. Nothing for this browser; log in again.
+			h.errorPage(c, http.StatusBadRequest, pageBadState)
 		case failed.Restartable() && (!found || ls.Attempt < 2):
 			// WeChat rejected a code this app never exchanged (or its owner
 			// vanished): start over once, silently. attempt=2 bounds it.

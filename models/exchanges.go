@@ -4,13 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"maps"
-	"slices"
+	"strconv"
 	"strings"
 	"time"
-
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Exchange statuses.
@@ -18,6 +14,15 @@ const (
 	StatusPending = "pending"
 	StatusDone    = "done"
 	StatusFailed  = "failed"
+)
+
+// Failure kinds that use up a state: after WeChat rejected one of its codes,
+// or one of its codes logged in somebody else than an earlier one did, no
+// further code of that state is ever sent to WeChat (the login restarts
+// with a new state instead). This bounds what one state can cost.
+const (
+	KindRejected = "rejected"
+	KindMismatch = "mismatch"
 )
 
 // CodeExchange is one authorization code's row: the exactly-once gate (its
@@ -44,132 +49,210 @@ type CodeExchange struct {
 	CreatedAt   time.Time  `gorm:"column:created_at"`
 	UpdatedAt   time.Time  `gorm:"column:updated_at"`
 	FinishedAt  *time.Time `gorm:"column:finished_at"`
+
+	// Read with the row, on the database's clock (never an instance's, which
+	// may be off by seconds): whether the lease has run out, and the row's age.
+	LeaseExpired bool          `gorm:"-"`
+	Age          time.Duration `gorm:"-"`
 }
 
 // TableName pins the table name.
 func (CodeExchange) TableName() string { return "code_exchanges" }
 
+// Fence identifies one claim of a row: the owner's name and the attempt
+// number the claim (or takeover) gave it. Every finishing write checks both,
+// so an owner that lost its row — its lease ran out and another took over,
+// or it is a stale process with the same instance name — cannot overwrite it.
+type Fence struct {
+	Owner   string
+	Attempt int
+}
+
 // notifyChannel is the Postgres NOTIFY channel that hints other instances a
 // row reached a final status; the row stays the truth.
 const notifyChannel = "wxlogin_exchange"
 
-// ClaimExchange inserts the pending row unless a row for the same code, or a
-// live row for the same state, exists. Whoever inserts owns the exchange: the
-// database's unique indexes decide, never a read before the write.
-func (db *DB) ClaimExchange(ctx context.Context, row *CodeExchange) (bool, error) {
-	res := db.Gorm.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(row)
-	if res.Error != nil {
-		return false, res.Error
+// ErrLostLease means the row was no longer this owner's pending row.
+var ErrLostLease = errors.New("exchange row no longer owned")
+
+// rebind turns the ? placeholders of a query into Postgres's $n. Queries
+// here are written once, with ?, for both dialects.
+func (db *DB) rebind(q string) string {
+	if db.Dialect != "postgres" {
+		return q
 	}
-	return res.RowsAffected == 1, nil
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
 }
 
-// exchangeColumns are CodeExchange's columns in field order, for the
-// queries that scan without GORM (a test keeps them in step with the struct).
+// clock returns the SQL for "now" and its arguments. On Postgres it is the
+// server's now(), shared by every instance; the embedded SQLite belongs to
+// one process, whose clock is then the database's.
+func (db *DB) clock() (string, []any) {
+	if db.Dialect == "postgres" {
+		return "now()", nil
+	}
+	return "?", []any{time.Now().UTC()}
+}
+
+// after returns SQL for "now + d" on the database's clock.
+func (db *DB) after(d time.Duration) (string, []any) {
+	if db.Dialect == "postgres" {
+		return "now() + make_interval(secs => ?)", []any{d.Seconds()}
+	}
+	return "?", []any{time.Now().UTC().Add(d)}
+}
+
+// ClaimExchange inserts row as pending, owned by row.Owner with attempt 1
+// and a lease of the given length on the database's clock, unless the code
+// already has a row, another code of the same state is pending, or the
+// state is used up (KindRejected/KindMismatch). Whoever inserts owns the
+// exchange: unique indexes decide, never a read before the write.
+//
+// A successful claim also returns the openid that an earlier code of the
+// same state logged in, if any ("" otherwise). No other code of the state
+// can be pending meanwhile, so this is every earlier result there will be.
+func (db *DB) ClaimExchange(ctx context.Context, row *CodeExchange, lease time.Duration) (claimed bool, priorOpenID string, err error) {
+	now, nowArgs := db.clock()
+	until, untilArgs := db.after(lease)
+	q := `INSERT INTO code_exchanges (code_hash, state_hash, browser_hash, next_path, scope, status, owner, lease_until,
+		attempts, created_at, updated_at)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ` + until + `, 1, ` + now + `, ` + now + `
+		WHERE NOT EXISTS (SELECT 1 FROM code_exchanges WHERE state_hash = ? AND status = ? AND error_kind IN (?, ?))
+		ON CONFLICT DO NOTHING
+		RETURNING (SELECT p.openid FROM code_exchanges p WHERE p.state_hash = ? AND p.status = ? ORDER BY p.id LIMIT 1)`
+	args := []any{row.CodeHash, row.StateHash, row.BrowserHash, row.NextPath, row.Scope, StatusPending, row.Owner}
+	args = append(args, untilArgs...)
+	args = append(args, nowArgs...)
+	args = append(args, nowArgs...)
+	args = append(args, row.StateHash, StatusFailed, KindRejected, KindMismatch, row.StateHash, StatusDone)
+	var prior sql.NullString
+	err = db.SQL.QueryRowContext(ctx, db.rebind(q), args...).Scan(&prior)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, "", nil
+	}
+	if err != nil {
+		return false, "", err
+	}
+	return true, prior.String, nil
+}
+
+// exchangeColumns are CodeExchange's columns in field order, followed by the
+// two values computed on the database's clock (a test keeps them in step).
 const exchangeColumns = "id, code_hash, state_hash, browser_hash, next_path, scope, status, owner, lease_until, " +
 	"attempts, takeovers, duplicates, waits, restarted, user_id, openid, errcode, error_kind, created_at, updated_at, finished_at"
 
-// exchangeRow runs a one-row query of exchangeColumns on Postgres. A
-// duplicate on another instance polls its row until the owner finishes,
-// several reads per duplicate: they skip GORM's statement building and
-// reflective scan.
-func (db *DB) exchangeRow(ctx context.Context, query string, args ...any) (*CodeExchange, error) {
-	var r CodeExchange
-	err := db.SQL.QueryRowContext(ctx, query, args...).Scan(&r.ID, &r.CodeHash, &r.StateHash, &r.BrowserHash, &r.NextPath,
+// selectExchanges is the query prefix of every exchange read.
+func (db *DB) selectExchanges() (string, []any) {
+	if db.Dialect == "postgres" {
+		return `SELECT ` + exchangeColumns + `, lease_until < now(), EXTRACT(EPOCH FROM now() - created_at)::float8 FROM code_exchanges`, nil
+	}
+	now := time.Now().UTC()
+	return `SELECT ` + exchangeColumns + `, lease_until < ?, 0.0 FROM code_exchanges`, []any{now}
+}
+
+func scanExchange(sc interface{ Scan(...any) error }, r *CodeExchange) error {
+	var age float64
+	err := sc.Scan(&r.ID, &r.CodeHash, &r.StateHash, &r.BrowserHash, &r.NextPath,
 		&r.Scope, &r.Status, &r.Owner, &r.LeaseUntil, &r.Attempts, &r.Takeovers, &r.Duplicates, &r.Waits, &r.Restarted,
-		&r.UserID, &r.OpenID, &r.ErrCode, &r.ErrorKind, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt)
+		&r.UserID, &r.OpenID, &r.ErrCode, &r.ErrorKind, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt, &r.LeaseExpired, &age)
+	r.Age = time.Duration(age * float64(time.Second))
+	return err
+}
+
+// sqliteAge fills Age on SQLite, whose clock is this process's.
+func (db *DB) sqliteAge(r *CodeExchange) {
+	if db.Dialect != "postgres" {
+		r.Age = time.Now().UTC().Sub(r.CreatedAt)
+	}
+}
+
+// ExchangeByCode returns the row for a code hash, or ErrNotFound.
+func (db *DB) ExchangeByCode(ctx context.Context, codeHash string) (*CodeExchange, error) {
+	q, args := db.selectExchanges()
+	var r CodeExchange
+	err := scanExchange(db.SQL.QueryRowContext(ctx, db.rebind(q+` WHERE code_hash = ?`), append(args, codeHash)...), &r)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
+	db.sqliteAge(&r)
 	return &r, nil
 }
 
-// ExchangeByCode returns the row for a code hash, or ErrNotFound.
-func (db *DB) ExchangeByCode(ctx context.Context, codeHash string) (*CodeExchange, error) {
-	if db.Dialect == "postgres" {
-		return db.exchangeRow(ctx, `SELECT `+exchangeColumns+` FROM code_exchanges WHERE code_hash = $1`, codeHash)
-	}
-	var r CodeExchange
-	if err := db.Gorm.WithContext(ctx).Where("code_hash = ?", codeHash).Take(&r).Error; err != nil {
-		return nil, notFound(err)
-	}
-	return &r, nil
-}
+// maxStateRows bounds what one state's history read returns: a state's
+// codes are claimed one at a time and a rejected one ends the state, so a
+// real state has one or two rows.
+const maxStateRows = 16
 
-// LiveExchangeByState returns the pending or done row for a state, or ErrNotFound.
-func (db *DB) LiveExchangeByState(ctx context.Context, stateHash string) (*CodeExchange, error) {
-	if db.Dialect == "postgres" {
-		return db.exchangeRow(ctx, `SELECT `+exchangeColumns+` FROM code_exchanges WHERE state_hash = $1 AND status <> $2`, stateHash, StatusFailed)
-	}
-	var r CodeExchange
-	err := db.Gorm.WithContext(ctx).Where("state_hash = ? AND status <> ?", stateHash, StatusFailed).Take(&r).Error
+// ExchangesByState returns a state's rows, oldest first.
+func (db *DB) ExchangesByState(ctx context.Context, stateHash string) ([]CodeExchange, error) {
+	q, args := db.selectExchanges()
+	rows, err := db.SQL.QueryContext(ctx, db.rebind(q+` WHERE state_hash = ? ORDER BY id LIMIT `+strconv.Itoa(maxStateRows)),
+		append(args, stateHash)...)
 	if err != nil {
-		return nil, notFound(err)
+		return nil, err
 	}
-	return &r, nil
-}
-
-// CompleteExchange records a successful exchange. It only applies while the
-// caller still owns the pending row, so an owner that lost its lease cannot
-// overwrite the one that took over.
-func (db *DB) CompleteExchange(ctx context.Context, codeHash, owner string, userID int64, openid string, at time.Time) error {
-	return db.finish(ctx, codeHash, owner, map[string]any{
-		"status": StatusDone, "user_id": userID, "openid": openid, "updated_at": at.UTC(), "finished_at": at.UTC(),
-	})
-}
-
-// FailExchange records a failed exchange with WeChat's errcode (0 if none) and a kind.
-func (db *DB) FailExchange(ctx context.Context, codeHash, owner string, errcode int, kind string, at time.Time) error {
-	return db.finish(ctx, codeHash, owner, map[string]any{
-		"status": StatusFailed, "errcode": errcode, "error_kind": kind, "updated_at": at.UTC(), "finished_at": at.UTC(),
-	})
-}
-
-// ErrLostLease means the row was no longer this owner's pending row.
-var ErrLostLease = errors.New("exchange row no longer owned")
-
-func (db *DB) finish(ctx context.Context, codeHash, owner string, set map[string]any) error {
-	if db.Dialect == "postgres" {
-		return db.finishNotify(ctx, codeHash, owner, set)
-	}
-	res := db.Gorm.WithContext(ctx).Model(&CodeExchange{}).
-		Where("code_hash = ? AND owner = ? AND status = ?", codeHash, owner, StatusPending).Updates(set)
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return ErrLostLease
-	}
-	return nil
-}
-
-// finishNotify is finish on Postgres in one round trip: the UPDATE and the
-// NOTIFY that wakes waiters on other instances are one statement, so they
-// also commit together. Every login's owner runs it; the separate
-// SELECT pg_notify was a tenth of a login's database round trips.
-func (db *DB) finishNotify(ctx context.Context, codeHash, owner string, set map[string]any) error {
-	cols := slices.Sorted(maps.Keys(set))
-	args := make([]any, 0, len(cols)+4)
-	var q strings.Builder
-	q.WriteString("WITH u AS (UPDATE code_exchanges SET ")
-	for i, c := range cols {
-		if i > 0 {
-			q.WriteString(", ")
+	defer rows.Close()
+	var out []CodeExchange
+	for rows.Next() {
+		var r CodeExchange
+		if err := scanExchange(rows, &r); err != nil {
+			return nil, err
 		}
-		q.WriteString(c)
-		q.WriteString(" = ?")
-		args = append(args, set[c])
+		db.sqliteAge(&r)
+		out = append(out, r)
 	}
-	q.WriteString(" WHERE code_hash = ? AND owner = ? AND status = ? RETURNING code_hash) SELECT pg_notify(?, code_hash) FROM u")
-	args = append(args, codeHash, owner, StatusPending, notifyChannel)
-	res := db.Gorm.WithContext(ctx).Exec(q.String(), args...)
-	if res.Error != nil {
-		return res.Error
+	return out, rows.Err()
+}
+
+// CompleteExchange records a successful exchange, if the fence still holds.
+func (db *DB) CompleteExchange(ctx context.Context, codeHash string, f Fence, userID int64, openid string) error {
+	now, nowArgs := db.clock()
+	args := append([]any{StatusDone, userID, openid}, nowArgs...)
+	args = append(args, nowArgs...)
+	return db.finish(ctx, `status = ?, user_id = ?, openid = ?, updated_at = `+now+`, finished_at = `+now, args, codeHash, f)
+}
+
+// FailExchange records a failed exchange with WeChat's errcode (0 if none)
+// and a kind, if the fence still holds.
+func (db *DB) FailExchange(ctx context.Context, codeHash string, f Fence, errcode int, kind string) error {
+	now, nowArgs := db.clock()
+	args := append([]any{StatusFailed, errcode, kind}, nowArgs...)
+	args = append(args, nowArgs...)
+	return db.finish(ctx, `status = ?, errcode = ?, error_kind = ?, updated_at = `+now+`, finished_at = `+now, args, codeHash, f)
+}
+
+// finish applies a final status to the fenced owner's pending row. On
+// Postgres the UPDATE and the NOTIFY that wakes waiters on other instances
+// are one statement, so they also commit together, in one round trip.
+func (db *DB) finish(ctx context.Context, set string, args []any, codeHash string, f Fence) error {
+	q := `UPDATE code_exchanges SET ` + set + ` WHERE code_hash = ? AND owner = ? AND attempts = ? AND status = ?`
+	args = append(args, codeHash, f.Owner, f.Attempt, StatusPending)
+	if db.Dialect == "postgres" {
+		q = `WITH u AS (` + q + ` RETURNING code_hash) SELECT pg_notify(?, code_hash) FROM u`
+		args = append(args, notifyChannel)
 	}
-	if res.RowsAffected == 0 {
+	res, err := db.SQL.ExecContext(ctx, db.rebind(q), args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
 		return ErrLostLease
 	}
 	return nil
@@ -181,47 +264,70 @@ func (db *DB) notify(ctx context.Context, codeHash string) {
 	if db.Dialect != "postgres" {
 		return
 	}
-	_ = db.Gorm.WithContext(ctx).Exec("SELECT pg_notify(?, ?)", notifyChannel, codeHash).Error
+	_, _ = db.SQL.ExecContext(ctx, "SELECT pg_notify($1, $2)", notifyChannel, codeHash)
 }
 
 // TakeOverExchange makes owner the owner of a pending row whose lease has
-// expired. The conditional UPDATE lets exactly one of several waiters win.
-func (db *DB) TakeOverExchange(ctx context.Context, codeHash, owner string, now, leaseUntil time.Time) (bool, error) {
-	res := db.Gorm.WithContext(ctx).Model(&CodeExchange{}).
-		Where("code_hash = ? AND status = ? AND lease_until < ?", codeHash, StatusPending, now.UTC()).
-		Updates(map[string]any{
-			"owner": owner, "lease_until": leaseUntil.UTC(), "updated_at": now.UTC(),
-			"attempts": gorm.Expr("attempts + 1"), "takeovers": gorm.Expr("takeovers + 1"),
-		})
-	return res.RowsAffected == 1, res.Error
+// expired on the database's clock, with a fresh lease and the next attempt
+// number, which it returns as the new fence. The conditional UPDATE lets
+// exactly one of several waiters win.
+func (db *DB) TakeOverExchange(ctx context.Context, codeHash, owner string, lease time.Duration) (Fence, bool, error) {
+	now, nowArgs := db.clock()
+	until, untilArgs := db.after(lease)
+	q := `UPDATE code_exchanges SET owner = ?, lease_until = ` + until + `, updated_at = ` + now + `,
+		attempts = attempts + 1, takeovers = takeovers + 1
+		WHERE code_hash = ? AND status = ? AND lease_until < ` + now + ` RETURNING attempts`
+	args := append([]any{owner}, untilArgs...)
+	args = append(args, nowArgs...)
+	args = append(args, codeHash, StatusPending)
+	args = append(args, nowArgs...)
+	var attempt int
+	err := db.SQL.QueryRowContext(ctx, db.rebind(q), args...).Scan(&attempt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Fence{}, false, nil
+	}
+	if err != nil {
+		return Fence{}, false, err
+	}
+	return Fence{Owner: owner, Attempt: attempt}, true, nil
 }
 
-// AbandonExchange marks a pending row whose owner died as failed, so that a
-// second code for the same state (Android variant B) can be claimed instead.
-func (db *DB) AbandonExchange(ctx context.Context, codeHash string, now time.Time) (bool, error) {
-	res := db.Gorm.WithContext(ctx).Model(&CodeExchange{}).
-		Where("code_hash = ? AND status = ? AND lease_until < ?", codeHash, StatusPending, now.UTC()).
-		Updates(map[string]any{"status": StatusFailed, "error_kind": "abandoned", "updated_at": now.UTC(), "finished_at": now.UTC()})
-	if res.RowsAffected == 1 {
+// AbandonExchange marks a pending row whose lease expired (on the database's
+// clock) as failed, so that another code of the same state can be claimed.
+func (db *DB) AbandonExchange(ctx context.Context, codeHash string) (bool, error) {
+	now, nowArgs := db.clock()
+	q := `UPDATE code_exchanges SET status = ?, error_kind = ?, updated_at = ` + now + `, finished_at = ` + now + `
+		WHERE code_hash = ? AND status = ? AND lease_until < ` + now
+	args := append([]any{StatusFailed, "abandoned"}, nowArgs...)
+	args = append(args, nowArgs...)
+	args = append(args, codeHash, StatusPending)
+	args = append(args, nowArgs...)
+	res, err := db.SQL.ExecContext(ctx, db.rebind(q), args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if n == 1 {
 		db.notify(ctx, codeHash)
 	}
-	return res.RowsAffected == 1, res.Error
+	return n == 1, err
 }
 
 // NoteDuplicate counts a duplicate callback absorbed by a row, and whether
 // it had to wait for the exchange to finish.
 func (db *DB) NoteDuplicate(ctx context.Context, codeHash string, waited bool) error {
-	set := map[string]any{"duplicates": gorm.Expr("duplicates + 1")}
+	w := 0
 	if waited {
-		set["waits"] = gorm.Expr("waits + 1")
+		w = 1
 	}
-	return db.Gorm.WithContext(ctx).Model(&CodeExchange{}).Where("code_hash = ?", codeHash).UpdateColumns(set).Error
+	_, err := db.SQL.ExecContext(ctx, db.rebind(`UPDATE code_exchanges SET duplicates = duplicates + 1, waits = waits + ? WHERE code_hash = ?`), w, codeHash)
+	return err
 }
 
 // MarkRestarted records that the login of a rejected code was restarted.
 func (db *DB) MarkRestarted(ctx context.Context, codeHash string) error {
-	return db.Gorm.WithContext(ctx).Model(&CodeExchange{}).Where("code_hash = ?", codeHash).
-		UpdateColumn("restarted", true).Error
+	_, err := db.SQL.ExecContext(ctx, db.rebind(`UPDATE code_exchanges SET restarted = ? WHERE code_hash = ?`), true, codeHash)
+	return err
 }
 
 // CountExchanges counts rows, all or of one status.

@@ -40,8 +40,8 @@ func TestFinishingAnExchangeNotifies(t *testing.T) {
 	}
 	claim := func(hash string) {
 		now := time.Now().UTC()
-		ok, err := db.ClaimExchange(ctx, &models.CodeExchange{CodeHash: hash, StateHash: "s" + hash, BrowserHash: "b", NextPath: "/profile",
-			Status: models.StatusPending, Owner: "a", LeaseUntil: now.Add(time.Minute), Attempts: 1, CreatedAt: now, UpdatedAt: now})
+		ok, _, err := db.ClaimExchange(ctx, &models.CodeExchange{CodeHash: hash, StateHash: "s" + hash, BrowserHash: "b", NextPath: "/profile",
+			Owner: "a", CreatedAt: now}, time.Minute)
 		if err != nil || !ok {
 			t.Fatal(ok, err)
 		}
@@ -51,9 +51,9 @@ func TestFinishingAnExchangeNotifies(t *testing.T) {
 		finish func(hash string) error
 		lost   bool
 	}{
-		{"completed", func(h string) error { return db.CompleteExchange(ctx, h, "a", uid, "onotify", time.Now()) }, false},
-		{"failed", func(h string) error { return db.FailExchange(ctx, h, "a", 40029, "rejected", time.Now()) }, false},
-		{"lease lost", func(h string) error { return db.CompleteExchange(ctx, h, "b", uid, "onotify", time.Now()) }, true},
+		{"completed", func(h string) error { return db.CompleteExchange(ctx, h, models.Fence{Owner: "a", Attempt: 1}, uid, "onotify") }, false},
+		{"failed", func(h string) error { return db.FailExchange(ctx, h, models.Fence{Owner: "a", Attempt: 1}, 40029, "rejected") }, false},
+		{"lease lost", func(h string) error { return db.CompleteExchange(ctx, h, models.Fence{Owner: "b", Attempt: 1}, uid, "onotify") }, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -138,7 +138,7 @@ func BenchmarkExchangeRow(b *testing.B) {
 		h := benchUniq("c")
 		row := &models.CodeExchange{CodeHash: h, StateHash: benchUniq("st"), BrowserHash: benchUniq("b"), NextPath: "/profile", Scope: "snsapi_userinfo",
 			Status: models.StatusPending, Owner: "bench", LeaseUntil: now.Add(15 * time.Second), Attempts: 1, CreatedAt: now, UpdatedAt: now}
-		if ok, err := db.ClaimExchange(ctx, row); err != nil || !ok {
+		if ok, _, err := db.ClaimExchange(ctx, row, 15*time.Second); err != nil || !ok {
 			b.Fatal(ok, err)
 		}
 		return h
@@ -165,7 +165,7 @@ func BenchmarkExchangeRow(b *testing.B) {
 			h := hashes[len(hashes)-1]
 			hashes = hashes[:len(hashes)-1]
 			b.StartTimer()
-			if err := db.CompleteExchange(ctx, h, "bench", uid, "openid", time.Now()); err != nil {
+			if err := db.CompleteExchange(ctx, h, models.Fence{Owner: "bench", Attempt: 1}, uid, "openid"); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -118,12 +118,14 @@ func TestExactlyOnceNeedsOneExchangePerLogin(t *testing.T) {
 		after simStats
 		want  bool
 	}{
-		{"one each, B's second code unused", simStats{Exchanges: 15, CodesIssued: 18}, true},
+		{"one each", simStats{Exchanges: 15, CodesIssued: 18}, true},
+		{"B's second codes exchanged too", simStats{Exchanges: 18, CodesIssued: 18}, true},
 		{"a login without an exchange", simStats{Exchanges: 14, CodesIssued: 18}, false},
+		{"more exchanges than codes presented", simStats{Exchanges: 19, CodesIssued: 20}, false},
 		{"a code exchanged twice", simStats{Exchanges: 16, CodesIssued: 18, CodesExchangedMoreThanOnce: 1}, false},
 	}
 	for _, tc := range cases {
-		if got := exchangeReport(before, tc.after, 10).ExactlyOnce; got != tc.want {
+		if got := exchangeReport(before, tc.after, 10, 13).ExactlyOnce; got != tc.want {
 			t.Errorf("%s: exactly once = %v, want %v", tc.name, got, tc.want)
 		}
 	}

@@ -295,9 +295,9 @@ func writeMarkdown(w *strings.Builder, meta []string, command string, runs []ben
 	})
 	row("duplicate after owner, same instance p50 / p99", func(r *benchRun) string { return pair(r.Res.DuplicateAfterOwner.SameInstance) })
 	row("duplicate after owner, other instance p50 / p99", func(r *benchRun) string { return pair(r.Res.DuplicateAfterOwner.CrossInstance) })
-	row("WeChat exchanges per login (codes exchanged twice)", func(r *benchRun) string {
+	row("WeChat exchanges per code presented (codes exchanged twice)", func(r *benchRun) string {
 		e := r.Res.Exchanges
-		return fmt.Sprintf("%.3f (%d) — %d exchanges for %d logins", e.PerLogin, e.CodesExchangedMoreThanOnce, e.Exchanges, e.LoginsWithCode)
+		return fmt.Sprintf("%.3f (%d) — %d exchanges for %d codes of %d logins", e.PerCode, e.CodesExchangedMoreThanOnce, e.Exchanges, e.CodesPresented, e.LoginsWithCode)
 	})
 	row("HTTP 5xx: browsers / aborted first requests / wxlogin metrics", func(r *benchRun) string {
 		return fmt.Sprintf("%d / %d / %.0f", r.Res.HTTP5xx.Browser, r.Res.HTTP5xx.AbortedFirst, r.Res.HTTP5xx.Server)

@@ -132,7 +132,7 @@ func storm(ctx context.Context, cfg *config, stderr io.Writer) (*Result, error) 
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ruAfter)
 
 	res := col.result(cfg, start, end)
-	res.Exchanges = exchangeReport(simBefore, simAfter, col.reachedCallback())
+	res.Exchanges = exchangeReport(simBefore, simAfter, col.reachedCallback(), col.codesPresented())
 	res.Server = serverReport(metBefore, metAfter)
 	res.HTTP5xx.Server = res.Server.HTTP5xx
 	res.LoadToolCPUSeconds = cpuSeconds(ruAfter) - cpuSeconds(ruBefore)
@@ -206,6 +206,20 @@ func (c *collector) reachedCallback() int {
 		}
 	}
 	return n
+}
+
+// codesPresented counts the codes sent to wxlogin: each login's code, its
+// restart's code, and variant B's second code.
+func (c *collector) codesPresented() int {
+	c.mu.Lock()
+	n := 0
+	for _, s := range c.samples {
+		if s.ReachedCallback && s.Dup && s.Variant == "B" {
+			n++
+		}
+	}
+	c.mu.Unlock()
+	return c.reachedCallback() + n
 }
 
 // progress prints one line per interval: logins/s now and overall, errors

@@ -94,7 +94,7 @@ func TestStormLogsEveryoneInExactlyOnce(t *testing.T) {
 			if !res.Exchanges.ExactlyOnce {
 				t.Fatalf("exchanges %+v", res.Exchanges)
 			}
-			if st := w.sim.Stats(); st.CodesExchangedMoreThanOnce != 0 || st.Exchanges != res.Exchanges.LoginsWithCode {
+			if st := w.sim.Stats(); st.CodesExchangedMoreThanOnce != 0 || st.Exchanges < res.Exchanges.LoginsWithCode || st.Exchanges > res.Exchanges.CodesPresented {
 				t.Fatalf("simulator's own view: %+v, logins with a code %d", st, res.Exchanges.LoginsWithCode)
 			}
 			if res.HTTP5xx.Browser != 0 {
@@ -136,8 +136,8 @@ func TestStormOverTwoInstancesCrossesThem(t *testing.T) {
 	if res.DuplicateAfterOwner.CrossInstance.N == 0 {
 		t.Fatal("round-robin over two instances never sent a duplicate to the other instance")
 	}
-	if res.Exchanges.PerLogin != 1 {
-		t.Fatalf("exchanges per login %v", res.Exchanges.PerLogin)
+	if !res.Exchanges.ExactlyOnce {
+		t.Fatalf("exchanges %+v", res.Exchanges)
 	}
 }
 

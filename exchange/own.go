@@ -1,0 +1,168 @@
+package exchange
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"wxlogin/models"
+	"wxlogin/wechat"
+)
+
+// own performs the exchange of a code this gate holds under fence, claimed
+// (or taken over) at claimedAt. lost reports that a finishing write found
+// the row no longer fenced for this owner: then the row, not this result,
+// is what other requests must go by.
+//
+// Budgets: WeChat gets OwnerTimeout from the claim. Once WeChat has spent
+// the code its result must reach the row, so the database writes get the
+// rest of the lease (less a margin) of their own, retried through a blip;
+// nothing runs past the lease, so no owner ever outlives it.
+func (g *Gate) own(ctx context.Context, req Request, h hashes, fence models.Fence, claimedAt time.Time, next, prior string) (res Result, err error, lost bool) {
+	wctx, wcancel := context.WithDeadline(ctx, claimedAt.Add(g.cfg.OwnerTimeout))
+	defer wcancel()
+	dctx, dcancel := context.WithDeadline(ctx, claimedAt.Add(g.cfg.Lease-leaseMargin(g.cfg.Lease)))
+	defer dcancel()
+
+	fail := func(kind string, errcode int) (Result, error, bool) {
+		err := g.persist(dctx, func(ctx context.Context) error {
+			err := g.store.FailExchange(ctx, h.code, fence, errcode, kind)
+			if errors.Is(err, models.ErrLostLease) {
+				return backoffStop{err}
+			}
+			return err
+		})
+		if err != nil {
+			g.cfg.Logger.ErrorContext(ctx, "recording a failed exchange", "err", err, "kind", kind)
+		}
+		return Result{}, &Failed{Kind: kind, ErrCode: errcode}, errors.Is(err, models.ErrLostLease)
+	}
+
+	tok, err := g.wx.ExchangeCode(wctx, req.Code)
+	if err != nil {
+		kind, code := classify(err)
+		g.cfg.Logger.WarnContext(ctx, "code exchange failed", "kind", kind, "errcode", code, "err", err)
+		return fail(kind, code)
+	}
+	if tok.IsSnapshotUser == 1 {
+		return fail("snapshot", 0)
+	}
+	if prior != "" && tok.OpenID != prior {
+		// Another code of this state already logged somebody in: a state
+		// logs in one person, whoever presents its cookie.
+		g.cfg.Metrics.Event("mismatch")
+		g.cfg.Logger.WarnContext(ctx, "a second code of a state belongs to another person; refused")
+		return fail(models.KindMismatch, 0)
+	}
+	var profile *models.Profile
+	if strings.Contains(tok.Scope, "snsapi_userinfo") {
+		info, err := g.wx.UserInfo(wctx, tok.AccessToken, tok.OpenID, g.cfg.Lang)
+		if err != nil {
+			kind, code := classify(err)
+			if kind == models.KindRejected {
+				kind = "wechat" // a userinfo error is not about the code
+			}
+			g.cfg.Logger.WarnContext(ctx, "userinfo failed after retries", "kind", kind, "errcode", code, "err", err)
+			return fail(kind, code)
+		}
+		profile = ProfileOf(info, g.cfg.Lang)
+		if tok.UnionID == "" {
+			tok.UnionID = info.UnionID
+		}
+	}
+	now := time.Now().UTC()
+	ad := []byte(tok.OpenID)
+	accessEnc, err1 := g.sealer.Seal([]byte(tok.AccessToken), ad)
+	refreshEnc, err2 := g.sealer.Seal([]byte(tok.RefreshToken), ad)
+	if err := errors.Join(err1, err2); err != nil {
+		return fail("store", 0)
+	}
+	login := models.Login{
+		OpenID: tok.OpenID, UnionID: tok.UnionID, Scope: tok.Scope, Profile: profile,
+		AccessTokenEnc: accessEnc, AccessTokenExpiresAt: now.Add(time.Duration(tok.ExpiresIn) * time.Second),
+		RefreshTokenEnc: refreshEnc, RefreshTokenExpiresAt: now.Add(30 * 24 * time.Hour),
+		At: now,
+	}
+	var (
+		uid      int64
+		disabled bool
+	)
+	err = g.persist(dctx, func(ctx context.Context) (err error) {
+		uid, disabled, err = g.store.RecordLogin(ctx, login)
+		return err
+	})
+	if err != nil {
+		g.cfg.Logger.ErrorContext(ctx, "storing the user failed", "err", err)
+		return fail("store", 0)
+	}
+	err = g.persist(dctx, func(ctx context.Context) error {
+		err := g.store.CompleteExchange(ctx, h.code, fence, uid, tok.OpenID)
+		if errors.Is(err, models.ErrLostLease) {
+			return backoffStop{err}
+		}
+		return err
+	})
+	if err != nil {
+		// The user is stored and this browser is entitled to log in: its
+		// own code logged it in. Waiters go by the row.
+		g.cfg.Logger.ErrorContext(ctx, "recording a finished exchange", "err", err)
+	}
+	return Result{UserID: uid, OpenID: tok.OpenID, Next: next, Disabled: disabled}, nil, errors.Is(err, models.ErrLostLease)
+}
+
+// ProfileOf converts WeChat's userinfo into the stored profile.
+func ProfileOf(info *wechat.UserInfo, lang string) *models.Profile {
+	priv, _ := json.Marshal(info.Privilege)
+	if info.Privilege == nil {
+		priv = []byte("[]")
+	}
+	return &models.Profile{
+		Nickname: info.Nickname, Sex: info.Sex, Province: info.Province, City: info.City, Country: info.Country,
+		AvatarURL: info.HeadImgURL, Privilege: string(priv), Language: lang,
+	}
+}
+
+// classify names a WeChat failure for the row and the pages.
+func classify(err error) (kind string, errcode int) {
+	if code, ok := wechat.ErrCode(err); ok {
+		switch {
+		case wechat.IsCodeRejected(err):
+			return models.KindRejected, code
+		case code == wechat.ErrCodeSystemBusy:
+			return "unavailable", code
+		default:
+			return "wechat", code
+		}
+	}
+	return "unavailable", 0
+}
+
+// backoffStop marks an error that retrying cannot fix.
+type backoffStop struct{ error }
+
+func (b backoffStop) Unwrap() error { return b.error }
+
+// persist runs a database operation, retrying with capped exponential
+// backoff while ctx allows: a Postgres restart takes a second or two, and a
+// login whose code is already spent should survive it.
+func (g *Gate) persist(ctx context.Context, op func(context.Context) error) error {
+	wait := 20 * time.Millisecond
+	for {
+		err := op(ctx)
+		var stop backoffStop
+		if err == nil || errors.As(err, &stop) || ctx.Err() != nil {
+			return err
+		}
+		g.cfg.Logger.WarnContext(ctx, "database write failed; retrying", "err", err, "in", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(wait*2, time.Second)
+	}
+}
