@@ -51,9 +51,15 @@ func TestFinishingAnExchangeNotifies(t *testing.T) {
 		finish func(hash string) error
 		lost   bool
 	}{
-		{"completed", func(h string) error { return db.CompleteExchange(ctx, h, models.Fence{Owner: "a", Attempt: 1}, uid, "onotify") }, false},
-		{"failed", func(h string) error { return db.FailExchange(ctx, h, models.Fence{Owner: "a", Attempt: 1}, 40029, "rejected") }, false},
-		{"lease lost", func(h string) error { return db.CompleteExchange(ctx, h, models.Fence{Owner: "b", Attempt: 1}, uid, "onotify") }, true},
+		{"completed", func(h string) error {
+			return db.CompleteExchange(ctx, h, models.Fence{Owner: "a", Attempt: 1}, uid, "onotify")
+		}, false},
+		{"failed", func(h string) error {
+			return db.FailExchange(ctx, h, models.Fence{Owner: "a", Attempt: 1}, 40029, "rejected")
+		}, false},
+		{"lease lost", func(h string) error {
+			return db.CompleteExchange(ctx, h, models.Fence{Owner: "b", Attempt: 1}, uid, "onotify")
+		}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
