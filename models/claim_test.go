@@ -46,7 +46,7 @@ func TestClaimExchangeHasOneWinner(t *testing.T) {
 						Attempts: 1, CreatedAt: now, UpdatedAt: now}
 					ready.Done()
 					<-release
-					ok, err := db.ClaimExchange(ctx, row)
+					ok, _, err := db.ClaimExchange(ctx, row, 15*time.Second)
 					mu.Lock()
 					defer mu.Unlock()
 					if err != nil {
