@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"wxlogin/config"
+	"wxlogin/exchange"
 )
 
 // nginxConf is the reverse-proxy configuration shipped in deploy/.
@@ -19,22 +20,10 @@ const nginxConf = "../deploy/nginx/wxlogin.conf"
 const proxyReadMargin = 5 * time.Second
 
 // gateWorstCase is the longest a callback request can take inside the gate
-// with the default configuration, built from the same numbers New uses:
-// the lease (config default), the owner timeout (2/3 of it, as New sets) and
-// the duplicate's longest wait (exchange's default: the lease + 5s).
-//
-// Two paths bound it. A duplicate that finds a dead owner waits out the
-// lease, takes over, runs the owner's WeChat calls (one owner timeout) and may
-// spend up to one more owner timeout retrying its final write (fail() starts
-// a fresh one): lease + 2 owner timeouts. A duplicate that waits its longest
-// and then owns: MaxWait + 1 owner timeout. The larger one counts.
-//
-// TODO(integrator): exchange does not export its defaults; replace this with
-// an exported exchange.WorstCase(cfg) once the gate's budgets are rewritten.
+// with the default configuration: the gate says so itself (a duplicate that
+// waits its longest, MaxWait, and then owns the code for at most a lease).
 func gateWorstCase(lease time.Duration) time.Duration {
-	owner := lease * 2 / 3
-	maxWait := lease + 5*time.Second
-	return max(lease+2*owner, maxWait+owner)
+	return exchange.New(nil, nil, nil, exchange.Config{Lease: lease}).WorstCase()
 }
 
 // TestNginxReadTimeoutCoversTheGate: nginx must not cut off (and re-send to
