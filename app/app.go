@@ -114,9 +114,17 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	if db.URL != "" {
 		// The listener is built here so the gate can ask whether it is live;
-		// Start runs it. It wakes the gate, which exists by then.
-		a.listener = models.NewListener(db.URL, log.With("component", "listener"), func(k string) { a.Gate.Wake(k) })
+		// Start runs it. It wakes the gate, which exists by then. It LISTENs
+		// on DATABASE_LISTEN_URL when set (a direct connection past a
+		// pooler) and proves delivery with NOTIFYs sent through the pool.
+		lurl := db.URL
+		if cfg.DatabaseListenURL != "" {
+			lurl = cfg.DatabaseListenURL
+		}
+		a.listener = models.NewListener(lurl, log.With("component", "listener"), func(k string) { a.Gate.Wake(k) })
+		a.listener.ProbeWith(db.Notify)
 		gcfg.HintsLive = a.listener.Live
+		a.Metrics.Database(a.listener.Live, db.Pooled)
 	}
 	if o.Gate != nil {
 		o.Gate(&gcfg)
@@ -143,6 +151,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	h, err := handlers.New(handlers.Deps{
 		Config: cfg, Store: db, Gate: a.Gate, WeChat: a.WeChat, Sessions: a.Sessions,
 		Metrics: a.Metrics, Logger: log, Simulator: simHandler, Now: now, Admin: adm.Register,
+		Readiness: a.readiness,
 	})
 	if err != nil {
 		_ = db.Close()
@@ -199,6 +208,22 @@ func (a *App) Serve(ctx context.Context, shutdownTimeout time.Duration) error {
 		err = nil
 	}
 	return err
+}
+
+// readiness is the detail /readyz adds under its verdict: how queries and
+// wake-ups reach Postgres.
+func (a *App) readiness() []string {
+	if a.listener == nil {
+		return []string{"database: " + string(a.DB.Dialect)}
+	}
+	conn := "direct"
+	if a.DB.Pooled() {
+		conn = "transaction pooler"
+	}
+	return []string{
+		"database: postgres, " + conn + ", query mode " + a.DB.QueryMode(),
+		"wake-ups: " + a.listener.State(),
+	}
 }
 
 // Close releases the database.

@@ -59,6 +59,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// DBMaxConns caps the Postgres pool of this instance.
 	DBMaxConns int
+	// DatabaseListenURL, when set, is a direct Postgres connection (past any
+	// transaction-mode pooler in DATABASE_URL) used only to LISTEN for
+	// exchange wake-ups; empty: LISTEN over DATABASE_URL.
+	DatabaseListenURL string
 	// MPVerify are the tokens of WeChat's domain-verification files
 	// (MP_verify_TOKEN.txt), served at the site root so the authorization
 	// domain can be verified without a reverse-proxy rule.
@@ -76,6 +80,12 @@ func (c *Config) Secure() bool { return c.BaseURL.Scheme == "https" }
 func (c *Config) RedirectURI() string {
 	return strings.TrimRight(c.BaseURL.String(), "/") + "/wechat/callback"
 }
+
+// DefaultDBMaxConns is DB_MAX_CONNS's default: four instances, each with
+// this pool plus its LISTEN connection, fit a default Postgres
+// (max_connections 100, 3 reserved for superusers): 4 × (20 + 1) = 84 ≤ 97,
+// leaving 13 for psql, `wxlogin migrate` and monitoring. See deploy/README.md.
+const DefaultDBMaxConns = 20
 
 // IsPostgres reports whether DatabaseURL selects Postgres.
 func (c *Config) IsPostgres() bool { return IsPostgresURL(c.DatabaseURL) }
@@ -118,6 +128,7 @@ func Load(env Getenv) (*Config, error) {
 	c := &Config{
 		ListenAddr:        must("LISTEN_ADDR", ""),
 		DatabaseURL:       must("DATABASE_URL", ""),
+		DatabaseListenURL: must("DATABASE_LISTEN_URL", ""),
 		DataDir:           must("DATA_DIR", "data"),
 		WeChatAppID:       must("WECHAT_APPID", ""),
 		WeChatSecret:      must("WECHAT_SECRET", ""),
@@ -170,6 +181,13 @@ func Load(env Getenv) (*Config, error) {
 	if c.DatabaseURL != "" {
 		if err := validateDatabaseURL(c.DatabaseURL); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if c.DatabaseListenURL != "" {
+		if !c.IsPostgres() {
+			errs = append(errs, errors.New("DATABASE_LISTEN_URL: only with a postgres:// DATABASE_URL"))
+		} else if err := validateDatabaseURL(c.DatabaseListenURL); err != nil || !IsPostgresURL(c.DatabaseListenURL) {
+			errs = append(errs, errors.New("DATABASE_LISTEN_URL: want postgres://user:pass@host:port/db, a direct connection to the same database"))
 		}
 	}
 	if c.WeChatScope != "snsapi_userinfo" && c.WeChatScope != "snsapi_base" {
@@ -225,7 +243,7 @@ func Load(env Getenv) (*Config, error) {
 			c.RetentionDays = n
 		}
 	}
-	c.DBMaxConns = 40
+	c.DBMaxConns = DefaultDBMaxConns
 	if s := must("DB_MAX_CONNS", ""); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 2 || n > 1000 {

@@ -47,6 +47,9 @@ type Deps struct {
 	Admin func(r *gin.RouterGroup)
 	// Now is the clock (tests move it to expire states); nil: time.Now.
 	Now func() time.Time
+	// Readiness returns detail lines /readyz prints under its verdict (how
+	// the database and wake-ups are reached); nil: none.
+	Readiness func() []string
 }
 
 // Handler serves every page.
@@ -62,6 +65,7 @@ type Handler struct {
 	sim      http.Handler
 	admin    func(r *gin.RouterGroup)
 	now      func() time.Time
+	ready    func() []string
 }
 
 // New parses the templates and builds the Handler.
@@ -75,7 +79,7 @@ func New(d Deps) (*Handler, error) {
 	}
 	return &Handler{
 		cfg: d.Config, store: d.Store, gate: d.Gate, wx: d.WeChat, sessions: d.Sessions, metrics: d.Metrics,
-		log: d.Logger, tmpl: r, sim: d.Simulator, admin: d.Admin, now: d.Now,
+		log: d.Logger, tmpl: r, sim: d.Simulator, admin: d.Admin, now: d.Now, ready: d.Readiness,
 	}, nil
 }
 

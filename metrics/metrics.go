@@ -88,3 +88,26 @@ func (m *Metrics) ObserveWeChat(endpoint string, errcode int, d time.Duration) {
 	m.WeChatCalls.WithLabelValues(endpoint, strconv.Itoa(errcode)).Inc()
 	m.WeChatDuration.WithLabelValues(endpoint).Observe(d.Seconds())
 }
+
+// Database registers gauges for how this instance reaches Postgres: whether
+// exchange wake-ups (NOTIFY) are being delivered — while not, waiters poll at
+// the fast rate — and whether its connections go through a transaction-mode
+// pooler (then queries use describe-only statements).
+func (m *Metrics) Database(wakeupsLive, pooled func() bool) {
+	gauge := func(f func() bool) func() float64 {
+		return func() float64 {
+			if f() {
+				return 1
+			}
+			return 0
+		}
+	}
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "wxlogin_wakeups_live", Help: "1 while this instance's self-addressed NOTIFY probe arrives (duplicates are woken by NOTIFY), 0 while waiters poll at the fast rate.",
+		}, gauge(wakeupsLive)),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "wxlogin_db_pooler", Help: "1 when database connections go through a transaction-mode pooler (describe-only statements), 0 when direct (prepared statements).",
+		}, gauge(pooled)),
+	)
+}

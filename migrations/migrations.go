@@ -10,7 +10,6 @@ import (
 	"io/fs"
 
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 )
 
 //go:embed postgres/*.sql sqlite/*.sql
@@ -24,15 +23,27 @@ const (
 	SQLite   Dialect = "sqlite"
 )
 
-// Up applies every pending migration. On Postgres a session-level advisory lock
-// serialises instances that start at the same moment, so only one of them
-// migrates and the others find the schema current.
-func Up(ctx context.Context, db *sql.DB, dialect Dialect) ([]*goose.MigrationResult, error) {
+// Up applies every pending migration. On Postgres a transaction-scoped
+// advisory lock (see lockPostgres) serialises instances that start at the
+// same moment, so only one of them migrates and the others find the schema
+// current.
+func Up(ctx context.Context, db *sql.DB, dialect Dialect) (res []*goose.MigrationResult, err error) {
 	p, err := provider(db, dialect)
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.Up(ctx)
+	if dialect == Postgres {
+		unlock, err := lockPostgres(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("migrate %s: %w", dialect, err)
+		}
+		defer func() {
+			if uerr := unlock(); uerr != nil && err == nil {
+				err = fmt.Errorf("migrate %s: releasing the migration lock: %w", dialect, uerr)
+			}
+		}()
+	}
+	res, err = p.Up(ctx)
 	if err != nil {
 		return res, fmt.Errorf("migrate %s: %w", dialect, err)
 	}
@@ -53,17 +64,9 @@ func provider(db *sql.DB, dialect Dialect) (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	var opts []goose.ProviderOption
 	gd := goose.DialectSQLite3
 	if dialect == Postgres {
 		gd = goose.DialectPostgres
-		// Probe every second (not goose's default 5 s) so a second instance
-		// starting alongside the first waits about as long as the migration takes.
-		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	return goose.NewProvider(gd, db, sub, opts...)
+	return goose.NewProvider(gd, db, sub)
 }

@@ -28,8 +28,10 @@ type DB struct {
 	SQL     *sql.DB
 	Dialect migrations.Dialect
 	// URL is the Postgres URL the pool was opened with (empty for SQLite); the
-	// LISTEN connection needs it.
+	// LISTEN connection uses it unless DATABASE_LISTEN_URL names another.
 	URL string
+
+	mode *queryMode // nil on SQLite
 }
 
 // Options tune the pool; zero values pick defaults sized for a 2-core host.
@@ -54,10 +56,21 @@ func Open(ctx context.Context, url, dataDir string, o Options) (*DB, error) {
 		gdb     *gorm.DB
 		err     error
 		dialect migrations.Dialect
+		mode    *queryMode
 	)
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 		dialect = migrations.Postgres
-		gdb, err = gorm.Open(postgres.New(postgres.Config{DSN: withConnectTimeout(url)}), gcfg)
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		var pool *sql.DB
+		pool, mode, err = openPostgres(pctx, withConnectTimeout(url))
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
+		}
+		gdb, err = gorm.Open(postgres.New(postgres.Config{Conn: pool}), gcfg)
+		if err != nil {
+			_ = pool.Close()
+		}
 	} else {
 		dialect = migrations.SQLite
 		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "file:")
@@ -87,9 +100,12 @@ func Open(ctx context.Context, url, dataDir string, o Options) (*DB, error) {
 	} else {
 		applyPool(sqlDB, o)
 	}
-	db := &DB{Gorm: gdb, SQL: sqlDB, Dialect: dialect}
+	db := &DB{Gorm: gdb, SQL: sqlDB, Dialect: dialect, mode: mode}
 	if dialect == migrations.Postgres {
 		db.URL = url
+		if o.Logger != nil {
+			o.Logger.Info("database connections", "pooler", mode.pooled.Load(), "query_mode", db.QueryMode())
+		}
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -152,7 +168,7 @@ func withConnectTimeout(raw string) string {
 
 func applyPool(sqlDB *sql.DB, o Options) {
 	if o.MaxOpenConns == 0 {
-		o.MaxOpenConns = 40
+		o.MaxOpenConns = 20 // config.DefaultDBMaxConns
 	}
 	if o.MaxIdleConns == 0 {
 		o.MaxIdleConns = o.MaxOpenConns

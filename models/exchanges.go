@@ -339,3 +339,11 @@ func (db *DB) CountExchanges(ctx context.Context, status string) (int64, error) 
 	}
 	return n, q.Count(&n).Error
 }
+
+// Notify sends payload on the exchange wake-up channel through the pool,
+// exactly as finishing an exchange does (the listener's probe uses it, so
+// the probe travels the wake-ups' way, through a pooler if there is one).
+func (db *DB) Notify(ctx context.Context, payload string) error {
+	_, err := db.SQL.ExecContext(ctx, "SELECT pg_notify($1, $2)", notifyChannel, payload)
+	return err
+}

@@ -3,7 +3,6 @@ package models_test
 import (
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"wxlogin/migrations"
@@ -42,33 +41,3 @@ func TestMigrationsBothDialects(t *testing.T) {
 	}
 }
 
-// Instances starting at once must not race on the schema: goose's Postgres
-// session lock serialises them.
-func TestConcurrentMigrationsOnPostgres(t *testing.T) {
-	url := testdb.NewEmpty(t)
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	errs := make([]error, 6)
-	start := make(chan struct{})
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			db, err := models.Open(ctx, url, "", models.Options{MaxOpenConns: 2})
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer db.Close()
-			errs[i] = db.Migrate(ctx)
-		}()
-	}
-	close(start)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("instance %d: %v", i, err)
-		}
-	}
-}

@@ -19,6 +19,12 @@
 #   PGTEST_PGOPTS      the exact `-o` option string the server was started with.
 #   PGTEST_LOGFILE     the server log (pass it with -l when restarting; see below).
 #   PGTEST_PORT        the TCP port (also inside TEST_DATABASE_URL).
+#   TEST_PGBOUNCER_URL the same cluster through a PgBouncer in TRANSACTION mode (any database
+#                      name passes through), started on a free port and stopped with the
+#                      cluster; Debian's `pgbouncer` package is installed when missing (as
+#                      root). Unset if it could not be had: tests needing it fail, never skip.
+#                      PgBouncer stays up while fault tests stop and start the cluster.
+#   PGTEST_PGBOUNCER_PORT  its port.
 #
 # Fault tests can stop and restart the SAME cluster (same data, same port):
 #
@@ -44,6 +50,8 @@ set -euo pipefail
 {
 
 say() { printf 'with-postgres: %s\n' "$*" >&2; }
+# shellcheck source=scripts/pgbouncer.sh
+. "$(dirname "${BASH_SOURCE[0]}")/pgbouncer.sh"
 die() { say "$*"; exit 1; }
 
 [ $# -ge 1 ] || die "usage: $0 CMD [ARGS...]"
@@ -134,6 +142,7 @@ child=""
 cleanup() {
   local pid
   trap - EXIT INT TERM HUP
+  pgbouncer_stop || true
   if [ -n "$datadir" ] && [ -f "$datadir/postmaster.pid" ]; then
     as_pg "$PGCTL" -D "$datadir" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
     # Belt and braces: if pg_ctl could not stop it, kill the postmaster directly — but only
@@ -251,6 +260,7 @@ export PGTEST_PGCTL_USER=$pg_user
 export PGTEST_PGOPTS=$pgopts
 export PGTEST_LOGFILE=$logfile
 export PGTEST_PORT=$port
+pgbouncer_start "$dir" "$port" || true
 
 # ---------------------------------------------------------------------------------------
 # Run CMD in the background so that a TERM/HUP sent to this script is handled at once

@@ -16,7 +16,10 @@ import (
 // and start the server: stopping the shared cluster would break every other
 // test running at the same time.
 type Cluster struct {
-	URL  string
+	URL string
+	// PoolerURL is the same cluster through its own PgBouncer in transaction
+	// mode, which stays up while Stop and Start restart Postgres.
+	PoolerURL string
 	vars map[string]string
 	t    testing.TB
 }
@@ -28,7 +31,7 @@ func PrivateCluster(t testing.TB) *Cluster {
 	_, file, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(file), "..", "scripts", "with-postgres.sh")
 	cmd := exec.Command("bash", script, "bash", "-c",
-		`echo "URL=$TEST_DATABASE_URL"; env | grep '^PGTEST_'; echo READY; read -r _`)
+		`echo "URL=$TEST_DATABASE_URL"; echo "POOLER=$TEST_PGBOUNCER_URL"; env | grep '^PGTEST_'; echo READY; read -r _`)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +70,15 @@ func PrivateCluster(t testing.TB) *Cluster {
 	if c.URL == "" {
 		t.Fatal("private Postgres cluster did not start (see stderr)")
 	}
+	c.PoolerURL = c.vars["POOLER"]
 	return c
+}
+
+// Pooler is the cluster's URL through its PgBouncer; the test fails
+// (never skips) when PgBouncer could not be started.
+func (c *Cluster) Pooler(t testing.TB) string {
+	t.Helper()
+	return throughPooler(t, c.PoolerURL, c.URL)
 }
 
 // Stop shuts the server down (fast mode), as an operator's restart would.
