@@ -40,4 +40,3 @@ func TestMigrationsBothDialects(t *testing.T) {
 		})
 	}
 }
-

@@ -20,8 +20,8 @@ type Cluster struct {
 	// PoolerURL is the same cluster through its own PgBouncer in transaction
 	// mode, which stays up while Stop and Start restart Postgres.
 	PoolerURL string
-	vars map[string]string
-	t    testing.TB
+	vars      map[string]string
+	t         testing.TB
 }
 
 // PrivateCluster starts a new throwaway cluster with scripts/with-postgres.sh
