@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -26,10 +27,18 @@ type cluster struct {
 	rr   atomic.Uint64
 }
 
-func (e *env) cluster(n int, o Options) *cluster {
+func (e *env) cluster(n int, o Options) *cluster { return e.clusterWith(n, nil, o) }
+
+// clusterWith is cluster with extra environment variables; the instances
+// start at the same moment (each migrates, as processes starting together
+// would).
+func (e *env) clusterWith(n int, extra map[string]string, o Options) *cluster {
 	e.t.Helper()
 	lb := httptest.NewUnstartedServer(nil)
-	cl := &cluster{URL: "http://" + lb.Listener.Addr().String()}
+	cl := &cluster{URL: "http://" + lb.Listener.Addr().String(), Apps: make([]*App, n)}
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
 	for i := range n {
 		name := "inst" + strconv.Itoa(i)
 		vars := map[string]string{
@@ -38,20 +47,35 @@ func (e *env) cluster(n int, o Options) *cluster {
 			"WECHAT_OAUTH_URL": e.SimSrv.URL, "WECHAT_API_URL": e.SimSrv.URL,
 			"SESSION_KEYS": testSessionKey, "TOKEN_KEY": testTokenKey, "INSTANCE_ID": name,
 		}
+		for k, v := range extra {
+			vars[k] = v
+		}
 		cfg, err := config.Load(func(k string) string { return vars[k] })
 		if err != nil {
 			e.t.Fatal(err)
 		}
 		oo := o
 		oo.Logger = slog.New(slog.NewTextHandler(e.Logs, nil)).With("instance", name)
-		a, err := New(context.Background(), cfg, oo)
-		if err != nil {
-			e.t.Fatal(err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			cl.Apps[i], errs[i] = New(context.Background(), cfg, oo)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, a := range cl.Apps {
+		if a != nil {
+			ctx, cancel := context.WithCancel(context.Background())
+			a.Start(ctx)
+			e.t.Cleanup(func() { cancel(); _ = a.Close() })
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		a.Start(ctx)
-		e.t.Cleanup(func() { cancel(); _ = a.Close() })
-		cl.Apps = append(cl.Apps, a)
+	}
+	for i, err := range errs {
+		if err != nil {
+			e.t.Fatalf("instance %d: %v", i, err)
+		}
 	}
 	lb.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		i := int(cl.rr.Add(1)) % len(cl.Apps)
