@@ -59,6 +59,9 @@ func TestQueryModeFitsTheConnection(t *testing.T) {
 	}{
 		{"direct", direct, false, pgx.QueryExecModeCacheStatement.String()},
 		{"transaction pooler", testdb.PoolerURL(t, direct), true, pgx.QueryExecModeCacheDescribe.String()},
+		// What users behind PgBouncer added by hand before: still obeyed.
+		{"pooler, mode set in the URL", testdb.PoolerURL(t, direct) + "&default_query_exec_mode=simple_protocol", true,
+			pgx.QueryExecModeSimpleProtocol.String()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

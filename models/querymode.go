@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	neturl "net/url"
 	"strconv"
 	"sync/atomic"
 
@@ -50,8 +51,13 @@ import (
 // mode does not fit what it reached (DNS moved DATABASE_URL to a pooler or
 // off it) is closed and reported as driver.ErrBadConn, which database/sql
 // answers by connecting again — now in the fitting mode.
+//
+// A default_query_exec_mode given in DATABASE_URL (pgx's own parameter, what
+// users behind PgBouncer used to add by hand) is obeyed as it is, for every
+// connection.
 type queryMode struct {
-	pooled atomic.Bool // the last connection checked went through a pooler
+	pooled atomic.Bool       // the last connection checked went through a pooler
+	fixed  pgx.QueryExecMode // from the URL; 0: chosen per connection
 }
 
 // Pooled reports whether the database connections go through a
@@ -63,10 +69,13 @@ func (db *DB) QueryMode() string {
 	if db.mode == nil {
 		return "sqlite"
 	}
-	return modeFor(db.mode.pooled.Load()).String()
+	return db.mode.modeFor(db.mode.pooled.Load()).String()
 }
 
-func modeFor(pooled bool) pgx.QueryExecMode {
+func (m *queryMode) modeFor(pooled bool) pgx.QueryExecMode {
+	if m.fixed != 0 {
+		return m.fixed
+	}
 	if pooled {
 		return pgx.QueryExecModeCacheDescribe
 	}
@@ -98,6 +107,9 @@ func openPostgres(ctx context.Context, url string) (*sql.DB, *queryMode, error) 
 		return nil, nil, err
 	}
 	m := &queryMode{}
+	if u, err := neturl.Parse(url); err == nil && u.Query().Get("default_query_exec_mode") != "" {
+		m.fixed = cfg.DefaultQueryExecMode
+	}
 	probe, err := pgx.ConnectConfig(ctx, cfg.Copy())
 	if err != nil {
 		return nil, nil, err
@@ -109,12 +121,12 @@ func openPostgres(ctx context.Context, url string) (*sql.DB, *queryMode, error) 
 	}
 	m.pooled.Store(pooled)
 	before := func(_ context.Context, cc *pgx.ConnConfig) error {
-		cc.DefaultQueryExecMode = modeFor(m.pooled.Load())
+		cc.DefaultQueryExecMode = m.modeFor(m.pooled.Load())
 		return nil
 	}
 	after := func(ctx context.Context, conn *pgx.Conn) error {
 		pooled, err := behindPooler(ctx, conn)
-		if err == nil && modeFor(pooled) == conn.Config().DefaultQueryExecMode {
+		if err == nil && m.modeFor(pooled) == conn.Config().DefaultQueryExecMode {
 			return nil
 		}
 		_ = conn.Close(context.Background())
@@ -123,7 +135,7 @@ func openPostgres(ctx context.Context, url string) (*sql.DB, *queryMode, error) 
 		}
 		m.pooled.Store(pooled)
 		return fmt.Errorf("connection reached %s; reconnecting in query mode %s: %w",
-			map[bool]string{true: "a transaction pooler", false: "Postgres directly"}[pooled], modeFor(pooled), driver.ErrBadConn)
+			map[bool]string{true: "a transaction pooler", false: "Postgres directly"}[pooled], m.modeFor(pooled), driver.ErrBadConn)
 	}
 	return stdlib.OpenDB(*cfg, stdlib.OptionBeforeConnect(before), stdlib.OptionAfterConnect(after)), m, nil
 }
