@@ -2,7 +2,6 @@ package models_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -17,19 +16,23 @@ import (
 // (what a fixed pooler-safe mode would cost everybody), and describe-only
 // through the harness's PgBouncer in transaction mode (what Open picks
 // there). Compare ns/op: logins per second are 1e9 / (ns/op).
+//
+// Each mode gets a fresh database, so none runs on a table the others grew.
+// On a shared machine, run the modes alternately (scripts/bench-querymode.sh)
+// rather than one after the other.
 func BenchmarkQueryMode(b *testing.B) {
-	direct := testdb.New(b)
-	modes := []struct{ name, url string }{
-		{"direct/prepared", direct},
-		{"direct/describe", direct + "&default_query_exec_mode=cache_describe"},
-	}
-	if os.Getenv("TEST_PGBOUNCER_URL") != "" || os.Getenv("TEST_DATABASE_URL") != "" {
-		modes = append(modes, struct{ name, url string }{"pgbouncer/describe", testdb.PoolerURL(b, direct)})
+	modes := []struct {
+		name string
+		url  func(direct string) string
+	}{
+		{"direct/prepared", func(u string) string { return u }},
+		{"direct/describe", func(u string) string { return u + "&default_query_exec_mode=cache_describe" }},
+		{"pgbouncer/describe", func(u string) string { return testdb.PoolerURL(b, u) }},
 	}
 	for _, m := range modes {
 		b.Run(m.name, func(b *testing.B) {
 			ctx := context.Background()
-			db, err := models.Open(ctx, m.url, "", models.Options{MaxOpenConns: 20})
+			db, err := models.Open(ctx, m.url(testdb.New(b)), "", models.Options{MaxOpenConns: 20})
 			if err != nil {
 				b.Fatal(err)
 			}
