@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -213,5 +215,38 @@ func TestPostgresRestartBehindPooler(t *testing.T) {
 	}
 	if st := e.Sim.Stats(); st.CodesExchangedMoreThanOnce != 0 {
 		t.Fatalf("%d codes exchanged more than once", st.CodesExchangedMoreThanOnce)
+	}
+}
+
+// The database passwords in DATABASE_URL and DATABASE_LISTEN_URL appear
+// nowhere: not in /readyz's details, /metrics or the logs, also when the
+// LISTEN connection keeps failing (its errors are logged).
+func TestDatabasePasswordsNeverShown(t *testing.T) {
+	e := newEnv(t)
+	const pw, listenPW = "Pooled-Secret-7731", "Listen-Secret-9924" // trust auth: accepted and ignored
+	withPW := func(raw, pass string) string {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.UserPassword(u.User.Username(), pass)
+		return u.String()
+	}
+	e.DBURL = withPW(testdb.PoolerURL(t, e.DBURL), pw)
+	dead := fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d/nowhere?sslmode=disable", listenPW, freePort(t))
+	in := e.start("a", map[string]string{"DATABASE_LISTEN_URL": dead}, Options{})
+	b := newBrowser(t)
+	if p := e.login(b, in, "zhangsan"); p.Status != http.StatusFound {
+		t.Fatalf("login: %d", p.Status)
+	}
+	waitFor(t, func() bool { return strings.Contains(e.Logs.String(), "exchange listener disconnected") })
+	pages := b.get(in.URL+"/readyz").Body + b.get(in.URL+"/metrics").Body
+	for _, secret := range []string{pw, listenPW} {
+		if strings.Contains(e.Logs.String(), secret) {
+			t.Errorf("a database password is in the logs")
+		}
+		if strings.Contains(pages, secret) {
+			t.Errorf("a database password is in /readyz or /metrics")
+		}
 	}
 }
