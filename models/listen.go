@@ -54,7 +54,8 @@ type Listener struct {
 	send func(ctx context.Context, payload string) error
 	// probeEvery and probeWait default to the constants (tests shorten them).
 	probeEvery, probeWait time.Duration
-	heard                 chan string // probe payloads received, for the prober
+	awaiting              atomic.Value // string: the payload of the probe in flight
+	heard                 chan string  // that payload, once received
 
 	mu       sync.Mutex
 	connErr  string // why the listener is not live, for /readyz
@@ -105,7 +106,7 @@ func (l *Listener) setState(live bool, why string) {
 // once ProbeWith gave it a way to send its probes and one came back.
 func NewListener(url string, log *slog.Logger, notify func(key string)) *Listener {
 	l := &Listener{url: url, log: log, notify: notify, pause: pause,
-		probeEvery: probeEvery, probeWait: probeWait, heard: make(chan string, 8)}
+		probeEvery: probeEvery, probeWait: probeWait, heard: make(chan string, 1)}
 	l.attempt = l.listen
 	return l
 }
@@ -178,9 +179,13 @@ func (l *Listener) listen(ctx context.Context) (connected bool, err error) {
 			return true, err
 		}
 		if strings.HasPrefix(n.Payload, probePrefix) {
-			select {
-			case l.heard <- n.Payload:
-			default: // the prober is not waiting: a late or another instance's probe
+			// Only the probe being awaited counts: other instances' probes
+			// and late ones of this instance are dropped here.
+			if p, _ := l.awaiting.Load().(string); p == n.Payload {
+				select {
+				case l.heard <- n.Payload:
+				default:
+				}
 			}
 			continue
 		}
@@ -197,6 +202,11 @@ func (l *Listener) probe(ctx context.Context) {
 	}
 	for {
 		payload := probePrefix + randomToken()
+		l.awaiting.Store(payload)
+		select { // a late copy of the previous probe must not fill the slot
+		case <-l.heard:
+		default:
+		}
 		sctx, cancel := context.WithTimeout(ctx, l.probeWait)
 		err := l.send(sctx, payload)
 		if err != nil {

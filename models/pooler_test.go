@@ -178,6 +178,7 @@ func TestListenerLiveOnlyWhenProbesArrive(t *testing.T) {
 		live       bool
 	}{
 		{"direct", direct, direct, true},
+		{"direct, other instances probing", direct, direct, true},
 		{"pooler, no DATABASE_LISTEN_URL", pooled, pooled, false},
 		{"pooler, DATABASE_LISTEN_URL direct", pooled, direct, true},
 	}
@@ -197,6 +198,18 @@ func TestListenerLiveOnlyWhenProbesArrive(t *testing.T) {
 			done := make(chan struct{})
 			go func() { l.Run(ctx); close(done) }()
 			defer func() { cancel(); <-done }()
+			if strings.Contains(tt.name, "other instances") {
+				// Many instances' probes share the channel; they must not
+				// crowd out this listener's own.
+				noise := make(chan struct{})
+				defer func() { cancel(); <-noise }()
+				go func() {
+					defer close(noise)
+					for i := 0; ctx.Err() == nil; i++ {
+						_ = db.Notify(ctx, fmt.Sprintf("probe:other-%d", i))
+					}
+				}()
+			}
 			// A verdict comes within one probe round; wait for it (bounded).
 			deadline := time.Now().Add(10 * time.Second)
 			for !l.Live() && !strings.Contains(l.State(), "not received") {

@@ -17,8 +17,11 @@
 #   BENCH_DUP=0.3        fraction of logins with Android's double callback (A/B mixed)
 #   BENCH_DURATION=30s   measured time per run (after BENCH_WARMUP=5s)
 #   BENCH_SCOPE=         snsapi_base or snsapi_userinfo (empty: wxlogin's default, snsapi_userinfo)
-#   BENCH_RUNS="1:200 2:200 1:20 2:20"   runs as INSTANCES:BROWSERS (":BROWSERS" defaults to BENCH_BROWSERS);
-#                        the 20-browser runs show the latencies on a machine that is not saturated
+#   BENCH_RUNS="1:200 2:200 1:20 2:20 4p:200"   runs as INSTANCES:BROWSERS (":BROWSERS" defaults to
+#                        BENCH_BROWSERS); the 20-browser runs show the latencies on a machine that is not
+#                        saturated; a "p" after INSTANCES connects them through the PgBouncer (transaction
+#                        mode) that scripts/with-postgres.sh starts (TEST_PGBOUNCER_URL), no
+#                        DATABASE_LISTEN_URL: there the figure is about correctness under contention
 #   BENCH_GO=1           also run the Go micro-benchmarks (go test -bench, -benchmem)
 #   BENCH_OUT=docs/BENCHMARKS.md   ("-" for stdout only)
 #   BENCH_KEEP=          a directory to keep logs, profiles and JSON in (default: a temp dir, removed)
@@ -38,7 +41,7 @@ DUP=${BENCH_DUP:-0.3}
 DURATION=${BENCH_DURATION:-30s}
 WARMUP=${BENCH_WARMUP:-5s}
 SCOPE=${BENCH_SCOPE:-}
-RUNS=${BENCH_RUNS:-1:$BROWSERS 2:$BROWSERS 1:20 2:20}
+RUNS=${BENCH_RUNS:-1:$BROWSERS 2:$BROWSERS 1:20 2:20 4p:$BROWSERS}
 GOBENCH=${BENCH_GO:-1}
 OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
 
@@ -138,13 +141,21 @@ for spec in $RUNS; do
   n=${spec%%:*}
   browsers=$BROWSERS
   [ "$spec" = "$n" ] || browsers=${spec#*:}
+  pooled=0
+  if [ "${n%p}" != "$n" ]; then
+    pooled=1
+    n=${n%p}
+    [ -n "${TEST_PGBOUNCER_URL:-}" ] || die "run $spec needs PgBouncer: TEST_PGBOUNCER_URL is not set (scripts/with-postgres.sh could not start pgbouncer)"
+  fi
   label="$n instance"
   [ "$n" -gt 1 ] && label="$n instances"
+  [ "$pooled" -eq 0 ] || label="$label through PgBouncer"
   label="$label, $browsers browsers"
   db=bench_$k
   start_sim "sim$k"
   psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
   dburl=${TEST_DATABASE_URL%/postgres*}/$db?sslmode=disable
+  [ "$pooled" -eq 0 ] || dburl=${TEST_PGBOUNCER_URL%/postgres*}/$db?sslmode=disable
   urls=()
   inst_pids=()
   first_pprof=""

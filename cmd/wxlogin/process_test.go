@@ -95,6 +95,15 @@ func freeAddr(t *testing.T) string {
 // startProc starts `wxlogin serve` and waits until /readyz answers 200.
 func startProc(t *testing.T, sim *httptest.Server, s *wechatsim.Sim, dbURL, baseURL, name string, extra ...string) *proc {
 	t.Helper()
+	p := spawnProc(t, sim, s, dbURL, baseURL, name, extra...)
+	p.waitReady(t, name)
+	return p
+}
+
+// spawnProc starts `wxlogin serve` without waiting for it (several can then
+// start at the same moment); waitReady waits.
+func spawnProc(t *testing.T, sim *httptest.Server, s *wechatsim.Sim, dbURL, baseURL, name string, extra ...string) *proc {
+	t.Helper()
 	addr := freeAddr(t)
 	if baseURL == "" {
 		baseURL = "http://" + addr
@@ -121,13 +130,19 @@ func startProc(t *testing.T, sim *httptest.Server, s *wechatsim.Sim, dbURL, base
 			t.Logf("%s logs:\n%s", name, p.logs.String())
 		}
 	})
+	return p
+}
+
+// waitReady waits until the process's /readyz answers 200.
+func (p *proc) waitReady(t *testing.T, name string) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		res, err := http.Get(p.url + "/readyz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return p
+				return
 			}
 		}
 		select {
