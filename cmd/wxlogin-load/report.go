@@ -263,7 +263,7 @@ func writeMarkdown(w *strings.Builder, meta []string, command string, runs []ben
 	} else {
 		p("| who logs in | the simulator's test users %s, in turn (their users rows are shared by many logins) |\n", strings.Join(first.Users, ", "))
 	}
-	p("| wxlogin | built binary, production-shaped: WECHAT_APPID/SECRET of the standalone simulator (cmd/wechat-sim), fixed SESSION_KEYS/TOKEN_KEY, a fresh database per run, default pool (40 connections), default logging (JSON, info), Go's default GC |\n")
+	p("| wxlogin | built binary, production-shaped: WECHAT_APPID/SECRET of the standalone simulator (cmd/wechat-sim), fixed SESSION_KEYS/TOKEN_KEY, a fresh database per run, default pool (DB_MAX_CONNS: 20 connections per instance; \"through PgBouncer\" runs: 40 server connections in transaction mode, no DATABASE_LISTEN_URL), default logging (JSON, info), Go's default GC |\n")
 	p("| harness | a fresh simulator per run; simulator and load tool with GOGC=400 (they share the CPUs with wxlogin) |\n")
 
 	p("\n## Results\n\n| | %s |\n|---|%s\n", labels(runs), strings.Repeat("---|", len(runs)))
