@@ -43,7 +43,13 @@ func (a *App) PurgeOnce(ctx context.Context) {
 	if err != nil {
 		a.Log.Warn("closing stale exchanges", "err", err)
 	}
-	if n+m+k > 0 {
-		a.Log.Info("housekeeping", "sessions_purged", n, "rows_purged", m, "stale_exchanges_closed", k)
+	// QR login tickets that logged nobody in are of no use after a day;
+	// the used ones are the login log and are kept like exchanges.
+	q, err := a.DB.PurgeQRLogins(ctx, now.AddDate(0, 0, -1), now.AddDate(0, 0, -a.Config.RetentionDays))
+	if err != nil {
+		a.Log.Warn("purging QR login tickets", "err", err)
+	}
+	if n+m+k+q > 0 {
+		a.Log.Info("housekeeping", "sessions_purged", n, "rows_purged", m, "stale_exchanges_closed", k, "qr_tickets_purged", q)
 	}
 }

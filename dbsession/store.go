@@ -216,6 +216,18 @@ func (s *Store) PresentedID(r *http.Request) string {
 	return ""
 }
 
+// BrowserID is PresentedID, or, when the request came without a session
+// and a save in this request sealed a new anonymous one, the browser id
+// minted for it: what a computer's first visit to /login/qr binds its
+// ticket to. Empty when neither exists.
+func (s *Store) BrowserID(r *http.Request) string {
+	id := s.PresentedID(r)
+	if m, ok := r.Context().Value(ctxKey{s.name}).(*meta); ok && m.browser != "" {
+		return m.browser
+	}
+	return id
+}
+
 // Reissue sends the browser a fresh cookie for the same session, signed
 // with the newest key, when the request's cookie verified only with an older
 // SESSION_KEYS entry. Read-only pages call it, so rotating the keys moves

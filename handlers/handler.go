@@ -16,6 +16,7 @@ import (
 	"wxlogin/exchange"
 	"wxlogin/metrics"
 	"wxlogin/models"
+	"wxlogin/qrlogin"
 	"wxlogin/wechat"
 )
 
@@ -50,6 +51,8 @@ type Deps struct {
 	// Readiness returns detail lines /readyz prints under its verdict (how
 	// the database and wake-ups are reached); nil: none.
 	Readiness func() []string
+	// QR is the computer login by QR code; nil: its routes answer 404.
+	QR *qrlogin.Service
 }
 
 // Handler serves every page.
@@ -66,6 +69,8 @@ type Handler struct {
 	admin    func(r *gin.RouterGroup)
 	now      func() time.Time
 	ready    func() []string
+	qr       *qrlogin.Service
+	qrLimits *qrLimits
 }
 
 // New parses the templates and builds the Handler.
@@ -80,6 +85,7 @@ func New(d Deps) (*Handler, error) {
 	return &Handler{
 		cfg: d.Config, store: d.Store, gate: d.Gate, wx: d.WeChat, sessions: d.Sessions, metrics: d.Metrics,
 		log: d.Logger, tmpl: r, sim: d.Simulator, admin: d.Admin, now: d.Now, ready: d.Readiness,
+		qr: d.QR, qrLimits: newQRLimits(d.Now),
 	}, nil
 }
 
@@ -101,6 +107,12 @@ func (h *Handler) Router() http.Handler {
 	r.GET("/wechat/callback", h.callback)
 	r.GET("/profile", h.profile)
 	r.POST("/logout", h.logout)
+	if h.qr != nil {
+		r.GET("/login/qr", h.qrLogin)
+		r.GET("/login/qr/status", h.qrStatus)
+		r.GET("/login/qr/scan", h.qrScan)
+		r.POST("/login/qr/confirm", h.qrConfirm)
+	}
 	for _, tok := range h.cfg.MPVerify {
 		r.GET("/MP_verify_"+tok+".txt", func(c *gin.Context) { c.String(http.StatusOK, tok) })
 	}

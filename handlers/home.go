@@ -13,5 +13,8 @@ func (h *Handler) home(c *gin.Context) {
 		h.unavailable(c, err)
 		return
 	}
-	h.render(c, http.StatusOK, "home", templateData{User: u})
+	// Outside WeChat, the page also offers the computer login by QR code.
+	h.render(c, http.StatusOK, "home", templateData{User: u, Data: homeData{QRLogin: h.qr != nil && !isWeChat(c.Request.UserAgent())}})
 }
+
+type homeData struct{ QRLogin bool }

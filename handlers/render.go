@@ -127,6 +127,10 @@ const timeLayout = "2006-01-02 15:04"
 
 func (r *renderer) fmtTime(t time.Time) string { return display.Time(t, timeLayout) }
 
+// fmtClock is a time of day with seconds (Beijing time): when a QR code
+// was made, when it expires.
+func (r *renderer) fmtClock(t time.Time) string { return display.Time(t, "15:04:05") }
+
 func (r *renderer) fmtTimePtr(t *time.Time) string { return display.TimePtr(t, timeLayout) }
 
 func sexName(s int) string {

@@ -100,8 +100,13 @@ func (db *DB) DeleteSession(ctx context.Context, idHash string) error {
 	return db.Gorm.WithContext(ctx).Where("id_hash = ?", idHash).Delete(&Session{}).Error
 }
 
-// DeleteUserSessions ends every session of a user and says how many.
+// DeleteUserSessions ends every session of a user and says how many. The
+// user's computer logins by QR code are ordinary sessions and end here too;
+// an approval no computer has collected yet is withdrawn first.
 func (db *DB) DeleteUserSessions(ctx context.Context, userID int64) (int64, error) {
+	if err := db.revokeUserQRLogins(ctx, userID); err != nil {
+		return 0, err
+	}
 	res := db.Gorm.WithContext(ctx).Where("user_id = ?", userID).Delete(&Session{})
 	return res.RowsAffected, res.Error
 }
