@@ -34,7 +34,7 @@ func newComputer(t *testing.T) *browser {
 
 var (
 	ticketRe = regexp.MustCompile(`data-ticket="([A-Za-z0-9_-]{32})"`)
-	qrCSRFRe   = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	qrCSRFRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 )
 
 // showCode opens /login/qr on the computer and returns the ticket of its code.
