@@ -14,6 +14,7 @@ type loginsData struct {
 	Status, ErrCode, From, To string
 	Statuses                  []option
 	Pager                     pager
+	QRLogins                  []qrLoginRow
 }
 
 // logins is the login log: every code exchange with its status, errcode,
@@ -60,7 +61,12 @@ func (a *Admin) logins(c *gin.Context) {
 		a.unavailable(c, err)
 		return
 	}
-	d := loginsData{Rows: rows, Status: f.Status, ErrCode: q.Get("errcode"), From: q.Get("from"), To: q.Get("to"),
+	qr, err := a.qrLogins(c.Request.Context(), f.From, f.To)
+	if err != nil {
+		a.unavailable(c, err)
+		return
+	}
+	d := loginsData{Rows: rows, QRLogins: qr, Status: f.Status, ErrCode: q.Get("errcode"), From: q.Get("from"), To: q.Get("to"),
 		Statuses: []option{{"", "全部"}, {models.StatusDone, "成功"}, {models.StatusFailed, "失败"}, {models.StatusPending, "进行中"}},
 		Pager:    newPager("/admin/logins", q, page, size, total, len(rows))}
 	a.render(c, http.StatusOK, "logins", pageData{Title: "登录记录", Nav: "logins", Data: d})

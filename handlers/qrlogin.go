@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/gorilla/sessions"
 
+	"wxlogin/dbsession"
 	"wxlogin/models"
 	"wxlogin/qrlogin"
 )
@@ -312,7 +313,7 @@ func (h *Handler) qrConfirm(c *gin.Context) {
 		h.qrMessage(c, http.StatusOK, phoneMessages["cancelled_now"])
 		return
 	}
-	if h.qrPhoneFailed(c, h.qr.Confirm(ctx, t, u.ID, h.sessions.PresentedID(c.Request), c.ClientIP())) {
+	if h.qrPhoneFailed(c, h.qr.Confirm(ctx, t, u.ID, dbsession.HashID(h.sessions.PresentedID(c.Request)), c.ClientIP())) {
 		return
 	}
 	h.qrMessage(c, http.StatusOK, phoneMessages["confirmed_now"])

@@ -168,6 +168,8 @@ type QRLoginRow struct {
 	FinishedAt          *time.Time `gorm:"column:finished_at"`
 	ConsumedAt          *time.Time `gorm:"column:consumed_at"`
 	Nickname            *string    `gorm:"column:nickname"`
+	// The approving phone session, while it lasts: its device and address.
+	ApproverUserAgent *string `gorm:"column:approver_user_agent"`
 }
 
 // ListQRLogins returns the newest tickets a person acted on (scanned,
@@ -182,7 +184,8 @@ func (db *DB) ListQRLogins(ctx context.Context, from, to time.Time, limit int) (
 	}
 	var rows []QRLoginRow
 	err := tx.Select(`q.id, q.status, q.user_agent, q.ip, q.user_id, q.approver_session_hash, q.approver_ip,
-	    q.created_at, q.finished_at, q.consumed_at, u.nickname`).
-		Joins("LEFT JOIN users u ON u.id = q.user_id").Order("q.id DESC").Limit(limit).Scan(&rows).Error
+	    q.created_at, q.finished_at, q.consumed_at, u.nickname, s.user_agent AS approver_user_agent`).
+		Joins("LEFT JOIN users u ON u.id = q.user_id").
+		Joins("LEFT JOIN sessions s ON s.id_hash = q.approver_session_hash").Order("q.id DESC").Limit(limit).Scan(&rows).Error
 	return rows, err
 }

@@ -111,12 +111,13 @@ func (s *Service) Scan(ctx context.Context, t string, userID int64) (*Ticket, er
 }
 
 // Confirm is the phone's 确认登录: the ticket that userID scanned becomes
-// confirmed, approved by the phone session approverID; the computer's next
-// poll collects it.
-func (s *Service) Confirm(ctx context.Context, t string, userID int64, approverID, approverIP string) error {
+// confirmed, approved by the phone session whose stored id hash is
+// approverSession (the login log shows it); the computer's next poll
+// collects it.
+func (s *Service) Confirm(ctx context.Context, t string, userID int64, approverSession, approverIP string) error {
 	return s.decide(ctx, t, userID, func(th string) (bool, error) {
 		now := s.cfg.Now()
-		return s.db.ConfirmQRLogin(ctx, th, userID, hashWith("wxlogin session\x00", approverID), truncate(approverIP, 64),
+		return s.db.ConfirmQRLogin(ctx, th, userID, approverSession, truncate(approverIP, 64),
 			now, now.Add(s.cfg.PickUp))
 	})
 }
