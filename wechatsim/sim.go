@@ -138,6 +138,7 @@ func (s *Sim) routes() http.Handler {
 	mux.Handle("GET "+p+"/sns/userinfo", s.api(epUserInfo, s.userInfo))
 	mux.Handle("GET "+p+"/sns/jscode2session", s.api(epJSCode2Session, s.jscode2session))
 
+	mux.HandleFunc("GET "+p+"/scan", s.handleScan)
 	mux.HandleFunc("GET "+p+"/avatar/{key}/{size}", s.handleAvatar)
 	mux.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", staticHandler()))
 
