@@ -323,3 +323,42 @@ func TestQRLoginEndedWithUserSessions(t *testing.T) {
 		t.Fatalf("an approval given before the sessions ended logged a computer in afterwards (%q)", st)
 	}
 }
+
+// The ticket and the confirmation token are secrets: never in the logs
+// (debug level, every request of a whole login and of refused attempts),
+// never in a status answer, and the computer's page without script still
+// logs in through its "check" button (GET /login/qr?t=) exactly once.
+func TestQRTicketNeverLoggedAndNoScriptCheck(t *testing.T) {
+	e := newEnv(t)
+	in := e.start("one", nil, Options{})
+	pc, phone := newComputer(t), newBrowser(t)
+	ticket := showCode(t, pc, in)
+	if p := pc.get(in.URL + "/login/qr?t=" + ticket); p.Status != http.StatusOK || !strings.Contains(p.Body, `data-ticket="`+ticket+`"`) {
+		t.Fatalf("check before the scan: %d, want the same code again", p.Status)
+	}
+	csrf := e.scanAndLogIn(phone, in, "zhangsan", ticket)
+	decide(t, phone, in, ticket, csrf+"x", "confirm")
+	poll(t, newComputer(t), in, ticket)
+	status := pc.get(in.URL + "/login/qr/status?t=" + ticket)
+	if strings.Contains(status.Body, ticket) {
+		t.Fatal("the status answer repeats the ticket")
+	}
+	decide(t, phone, in, ticket, csrf, "confirm")
+	p := pc.get(in.URL + "/login/qr?t=" + ticket)
+	if p.Status != http.StatusSeeOther || p.Location != "/profile" || !profileOK(t, pc, in) {
+		t.Fatalf("no-script check after confirm: %d %q", p.Status, p.Location)
+	}
+	// Logged in now: the code page sends the computer on to the profile.
+	if p := pc.get(in.URL + "/login/qr?t=" + ticket); p.Status != http.StatusFound || p.Location != "/profile" {
+		t.Fatalf("check when logged in: %d %q", p.Status, p.Location)
+	}
+	logs := e.Logs.String()
+	if !strings.Contains(logs, "/login/qr/status") {
+		t.Fatal("the logs hold no QR login request: they are not being captured")
+	}
+	for _, s := range []string{ticket, csrf} {
+		if i := strings.Index(logs, s); i >= 0 {
+			t.Errorf("a QR login secret is in the logs: …%s…", excerpt(logs, i))
+		}
+	}
+}

@@ -385,6 +385,7 @@ func redact(s string) string {
 // docScreens are the pages whose screenshots the README shows.
 var docScreens = map[string]bool{
 	"landing": true, "consent": true, "profile": true, "profile-dark": true, "cancelled": true, "open-in-wechat": true,
+	"qr-login": true, "qr-confirm": true, "qr-scanned": true, "qr-confirmed": true,
 }
 
 // screensDir is where screenshots go: $E2E_SCREENS, else testdata/screens
