@@ -30,7 +30,7 @@ import (
 const (
 	pollRate, pollBurst     = 2, 10
 	pollIPRate, pollIPBurst = 30, 100
-	createRate, createBurst = 0.5, 20
+	createRate, createBurst = 2, 60
 	limiterKeys             = 20000
 )
 
