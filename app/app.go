@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Config: cfg, Store: db, Gate: a.Gate, WeChat: a.WeChat, Sessions: a.Sessions,
 		Metrics: a.Metrics, Logger: log, Simulator: simHandler, Now: now, Admin: adm.Register,
 		Readiness: a.readiness,
-		QR: qrlogin.New(db, qrlogin.Config{Now: now}),
+		QR:        qrlogin.New(db, qrlogin.Config{Now: now}),
 	})
 	if err != nil {
 		_ = db.Close()
