@@ -20,6 +20,7 @@ import (
 	"wxlogin/handlers"
 	"wxlogin/metrics"
 	"wxlogin/models"
+	"wxlogin/push"
 	"wxlogin/qrlogin"
 	"wxlogin/tokencrypt"
 	"wxlogin/wechat"
@@ -54,6 +55,8 @@ type App struct {
 	Sessions *dbsession.Store
 	Handler  http.Handler
 	Log      *slog.Logger
+	// Push receives /wechat/notify; nil without WECHAT_TOKEN.
+	Push *push.Service
 
 	listener *models.Listener // Postgres NOTIFY → gate wake-ups; nil on SQLite
 }
@@ -149,11 +152,22 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	if cfg.PushToken != "" {
+		a.Push, err = push.New(push.Config{
+			Token: cfg.PushToken, AESKey: cfg.PushAESKey, AppID: wcfg.AppID, Instance: cfg.InstanceID,
+			Store: db, Metrics: a.Metrics, Now: now,
+		})
+		if err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
 	h, err := handlers.New(handlers.Deps{
 		Config: cfg, Store: db, Gate: a.Gate, WeChat: a.WeChat, Sessions: a.Sessions,
 		Metrics: a.Metrics, Logger: log, Simulator: simHandler, Now: now, Admin: adm.Register,
 		Readiness: a.readiness,
 		QR:        qrlogin.New(db, qrlogin.Config{Now: now}),
+		Push:      a.Push,
 	})
 	if err != nil {
 		_ = db.Close()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"time"
+
+	"wxlogin/push"
 )
 
 // housekeeping purges expired sessions and old audit rows on a schedule.
@@ -49,7 +51,13 @@ func (a *App) PurgeOnce(ctx context.Context) {
 	if err != nil {
 		a.Log.Warn("purging QR login tickets", "err", err)
 	}
-	if n+m+k+q > 0 {
-		a.Log.Info("housekeeping", "sessions_purged", n, "rows_purged", m, "stale_exchanges_closed", k, "qr_tickets_purged", q)
+	// Pushes go with the other rows after the retention period; nonces are
+	// only needed while a delivery's timestamp is still accepted.
+	p, err := a.DB.PurgePushes(ctx, now.AddDate(0, 0, -a.Config.RetentionDays), now.Add(-3*push.MaxSkew))
+	if err != nil {
+		a.Log.Warn("purging pushes", "err", err)
+	}
+	if n+m+k+q+p > 0 {
+		a.Log.Info("housekeeping", "sessions_purged", n, "rows_purged", m, "stale_exchanges_closed", k, "qr_tickets_purged", q, "pushes_purged", p)
 	}
 }

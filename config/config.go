@@ -63,6 +63,14 @@ type Config struct {
 	// transaction-mode pooler in DATABASE_URL) used only to LISTEN for
 	// exchange wake-ups; empty: LISTEN over DATABASE_URL.
 	DatabaseListenURL string
+	// PushToken is WECHAT_TOKEN, the Token of the account's server
+	// configuration; empty: /wechat/notify answers 404. Generated in
+	// simulator mode (PushGenerated), so pushes work out of the box.
+	PushToken string
+	// PushAESKey is WECHAT_AES_KEY, the EncodingAESKey; set: only
+	// encrypted pushes are accepted.
+	PushAESKey    string
+	PushGenerated bool
 	// MPVerify are the tokens of WeChat's domain-verification files
 	// (MP_verify_TOKEN.txt), served at the site root so the authorization
 	// domain can be verified without a reverse-proxy rule.
@@ -252,6 +260,11 @@ func Load(env Getenv) (*Config, error) {
 			c.DBMaxConns = n
 		}
 	}
+	c.PushToken = must("WECHAT_TOKEN", "")
+	c.PushAESKey = must("WECHAT_AES_KEY", "")
+	if err := checkPushSecrets(c.PushToken, c.PushAESKey); err != nil {
+		errs = append(errs, err)
+	}
 	if s := must("WECHAT_MP_VERIFY", ""); s != "" {
 		for _, tok := range strings.Split(s, ",") {
 			tok = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(tok), "MP_verify_"), ".txt"))
@@ -313,6 +326,9 @@ func Load(env Getenv) (*Config, error) {
 		if err := separateKeys(c.SessionKeys, c.TokenKeys); err != nil {
 			return nil, err
 		}
+	}
+	if c.Simulator && c.PushToken == "" {
+		c.PushToken, c.PushAESKey, c.PushGenerated = randomHex(16), randomAESKey(), true
 	}
 	if c.InstanceID == "" {
 		h, _ := os.Hostname()

@@ -16,6 +16,7 @@ import (
 	"wxlogin/exchange"
 	"wxlogin/metrics"
 	"wxlogin/models"
+	"wxlogin/push"
 	"wxlogin/qrlogin"
 	"wxlogin/wechat"
 )
@@ -53,6 +54,9 @@ type Deps struct {
 	Readiness func() []string
 	// QR is the computer login by QR code; nil: its routes answer 404.
 	QR *qrlogin.Service
+	// Push receives WeChat's pushes at /wechat/notify; nil (no
+	// WECHAT_TOKEN): that path answers 404.
+	Push *push.Service
 }
 
 // Handler serves every page.
@@ -71,6 +75,7 @@ type Handler struct {
 	ready    func() []string
 	qr       *qrlogin.Service
 	qrLimits *qrLimits
+	push     *push.Service
 }
 
 // New parses the templates and builds the Handler.
@@ -85,7 +90,7 @@ func New(d Deps) (*Handler, error) {
 	return &Handler{
 		cfg: d.Config, store: d.Store, gate: d.Gate, wx: d.WeChat, sessions: d.Sessions, metrics: d.Metrics,
 		log: d.Logger, tmpl: r, sim: d.Simulator, admin: d.Admin, now: d.Now, ready: d.Readiness,
-		qr: d.QR, qrLimits: newQRLimits(d.Now),
+		qr: d.QR, qrLimits: newQRLimits(d.Now), push: d.Push,
 	}, nil
 }
 
@@ -115,6 +120,13 @@ func (h *Handler) Router() http.Handler {
 	}
 	for _, tok := range h.cfg.MPVerify {
 		r.GET("/MP_verify_"+tok+".txt", func(c *gin.Context) { c.String(http.StatusOK, tok) })
+	}
+	if h.push != nil {
+		r.GET("/wechat/notify", h.notifyCheck)
+		r.POST("/wechat/notify", h.notify)
+	} else {
+		r.GET("/wechat/notify", h.notifyOff)
+		r.POST("/wechat/notify", h.notifyOff)
 	}
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)

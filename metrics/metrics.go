@@ -25,6 +25,7 @@ type Metrics struct {
 	Restarts        prometheus.Counter
 	WeChatCalls     *prometheus.CounterVec
 	WeChatDuration  *prometheus.HistogramVec
+	Pushes          *prometheus.CounterVec
 
 	// refused is the one series of requests with an unknown method.
 	refused prometheus.Counter
@@ -64,7 +65,11 @@ func New(db *sql.DB) *Metrics {
 		WeChatDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "wxlogin_wechat_call_duration_seconds", Help: "WeChat API call latency by endpoint.", Buckets: fast,
 		}, []string{"endpoint"}),
+		Pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxlogin_pushes_total", Help: "Deliveries to /wechat/notify by result (ok, duplicate, refused, unavailable) and, for refused, reason.",
+		}, []string{"result", "reason"}),
 	}
+	reg.MustRegister(m.Pushes)
 	reg.MustRegister(m.Requests, m.RequestDuration, m.Logins, m.ExchangeEvents, m.DuplicateWait, m.Restarts, m.WeChatCalls, m.WeChatDuration)
 	m.refused = m.Requests.WithLabelValues(RouteUnmatched, MethodOther, strconv.Itoa(http.StatusNotImplemented))
 	return m
@@ -110,4 +115,10 @@ func (m *Metrics) Database(wakeupsLive, pooled func() bool) {
 			Name: "wxlogin_db_pooler", Help: "1 when database connections go through a transaction-mode pooler (describe-only statements), 0 when direct (prepared statements).",
 		}, gauge(pooled)),
 	)
+}
+
+// Push implements push.Metrics. Both labels come from push's fixed sets,
+// never from the request.
+func (m *Metrics) Push(result string, reason string) {
+	m.Pushes.WithLabelValues(result, reason).Inc()
 }

@@ -38,7 +38,7 @@ type Store interface {
 type Metrics interface {
 	// Push counts one delivery: result is ok, duplicate, refused or
 	// unavailable; reason is a Reason for refused, else "".
-	Push(result string, reason Reason)
+	Push(result, reason string)
 }
 
 // Config configures a Service.
@@ -161,6 +161,6 @@ func (s *Service) refuse(r Reason) Answer {
 
 func (s *Service) count(result string, r Reason) {
 	if s.metrics != nil {
-		s.metrics.Push(result, r)
+		s.metrics.Push(result, string(r))
 	}
 }

@@ -67,6 +67,7 @@ type Sim struct {
 	stats   Stats
 	faults  map[string]*faultState
 	latency time.Duration
+	push    *PushConfig // nil: pushes not configured
 	// lastPrune rate-limits pruning of the code and token tables.
 	lastPrune time.Time
 }

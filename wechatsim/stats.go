@@ -17,6 +17,9 @@ type Stats struct {
 	// ByEndpoint counts requests per endpoint: "authorize", "confirm",
 	// "access_token", "refresh_token", "auth", "userinfo", "jscode2session".
 	ByEndpoint map[string]int `json:"by_endpoint"`
+	// Pushes counts delivery attempts to /wechat/notify (each URL of a
+	// duplicate delivery counts).
+	Pushes int `json:"pushes"`
 }
 
 // Stats returns a snapshot of the counters.
