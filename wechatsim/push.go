@@ -117,6 +117,12 @@ var ErrPushOff = errors.New("wechatsim: pushes are not configured")
 // push carries the same body (a retry is the same message); each attempt is
 // signed afresh with its own timestamp and nonce.
 func (s *Sim) Push(ctx context.Context, ev PushEvent) (PushResult, error) {
+	return s.PushWith(ctx, ev, nil)
+}
+
+// PushWith is Push with a hook run before each retry (attempt 2, 3, …) of
+// this push, after PushConfig.BeforeRetry; tests hold retries with it.
+func (s *Sim) PushWith(ctx context.Context, ev PushEvent, beforeRetry func(attempt int)) (PushResult, error) {
 	c, ok := s.pushConfig()
 	if !ok {
 		return PushResult{}, ErrPushOff
@@ -126,6 +132,9 @@ func (s *Sim) Push(ctx context.Context, ev PushEvent) (PushResult, error) {
 	for attempt := 1; attempt <= 1+c.Retries; attempt++ {
 		if attempt > 1 && c.BeforeRetry != nil {
 			c.BeforeRetry(attempt)
+		}
+		if attempt > 1 && beforeRetry != nil {
+			beforeRetry(attempt)
 		}
 		if ctx.Err() != nil {
 			return res, ctx.Err()
