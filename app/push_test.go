@@ -308,3 +308,31 @@ func TestFollowNewestWins(t *testing.T) {
 		}
 	}
 }
+
+// TestPurgeOncePushes: housekeeping removes pushes past retention and
+// nonces past the timestamp window, and keeps the rest.
+func TestPurgeOncePushes(t *testing.T) {
+	e := newEnv(t)
+	in := e.start("a", map[string]string{"RETENTION_DAYS": "30", "WECHAT_TOKEN": testPushToken}, Options{})
+	db := in.App.DB.Gorm
+	now := time.Now().UTC()
+	for _, r := range []struct {
+		key string
+		at  time.Time
+	}{{"old", now.AddDate(0, 0, -31)}, {"new", now.AddDate(0, 0, -29)}} {
+		if err := db.Exec(`INSERT INTO pushes (dedupe_key, openid, msg_type, create_time, received_at, last_delivery_at) VALUES (?, 'o', 'text', ?, ?, ?)`,
+			r.key, r.at, r.at, r.at).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Exec(`INSERT INTO push_nonces (nonce_key, body_hash, created_at) VALUES (?, 'h', ?)`, r.key, now.Add(map[string]time.Duration{"old": -time.Hour, "new": -time.Minute}[r.key])).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	in.App.PurgeOnce(t.Context())
+	var pushes, nonces []string
+	db.Raw(`SELECT dedupe_key FROM pushes`).Scan(&pushes)
+	db.Raw(`SELECT nonce_key FROM push_nonces`).Scan(&nonces)
+	if strings.Join(pushes, ",") != "new" || strings.Join(nonces, ",") != "new" {
+		t.Errorf("after housekeeping: pushes %v, nonces %v; want only the new ones", pushes, nonces)
+	}
+}
