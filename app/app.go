@@ -174,6 +174,19 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Handler = h.Router()
+	if a.Sim != nil && a.Push != nil && o.Sim == nil {
+		// The built-in simulator pushes to this instance in-process, with
+		// the generated (or configured) Token and key, so `make run` shows
+		// follows and menu taps out of the box. Tests configure their own.
+		mode := wechatsim.PushPlaintext
+		if cfg.PushAESKey != "" {
+			mode = wechatsim.PushSafe
+		}
+		a.Sim.ConfigurePush(wechatsim.PushConfig{
+			URLs: []string{"http://wxlogin.invalid/wechat/notify"}, Token: cfg.PushToken, AESKey: cfg.PushAESKey, Mode: mode,
+			Client: &http.Client{Transport: inProcess{a.Handler}},
+		})
+	}
 	return a, nil
 }
 

@@ -27,7 +27,7 @@ const pageCSP = "default-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 // template is a programming error, hence Must.
 func parsePages() map[string]*template.Template {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"consent", "double", "error", "scan"} {
+	for _, name := range []string{"consent", "double", "error", "scan", "pushes"} {
 		pages[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages

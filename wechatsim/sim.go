@@ -68,6 +68,11 @@ type Sim struct {
 	faults  map[string]*faultState
 	latency time.Duration
 	push    *PushConfig // nil: pushes not configured
+	// following is what the push page last delivered per openid; pushLog
+	// its recent pushes; msgSeq makes MsgIds unique.
+	following map[string]bool
+	pushLog   []pushLogLine
+	msgSeq    int64
 	// lastPrune rate-limits pruning of the code and token tables.
 	lastPrune time.Time
 }
@@ -103,6 +108,8 @@ func New(o Options) *Sim {
 		refresh: map[string]*refreshRec{},
 		faults:  map[string]*faultState{},
 		stats:   Stats{ByEndpoint: map[string]int{}},
+
+		following: map[string]bool{},
 	}
 	s.users = testUsers(o.AppID)
 	s.byKey = make(map[string]*simUser, len(s.users))
@@ -142,6 +149,11 @@ func (s *Sim) routes() http.Handler {
 	mux.HandleFunc("GET "+p+"/scan", s.handleScan)
 	mux.HandleFunc("GET "+p+"/avatar/{key}/{size}", s.handleAvatar)
 	mux.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", staticHandler()))
+
+	mux.HandleFunc("GET "+p+"/push", s.handlePushPage)
+	mux.HandleFunc("POST "+p+"/push/follow", s.handlePushFollow)
+	mux.HandleFunc("POST "+p+"/push/tap", s.handlePushTap)
+	mux.HandleFunc("POST "+p+"/push/text", s.handlePushText)
 
 	mux.HandleFunc("GET "+p+"/_control/stats", s.controlStats)
 	mux.HandleFunc("GET "+p+"/_control/users", s.controlUsers)
