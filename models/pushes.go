@@ -101,6 +101,9 @@ func (db *DB) StorePush(ctx context.Context, d Delivery, p *Push) (duplicate boo
 // an identity row by openid (no nickname: WeChat tells none here). The
 // UPDATE is conditional on CreateTime, so an older event delivered late (a
 // retried subscribe after the unsubscribe that followed it) changes nothing.
+// Two events in the same second (CreateTime has no finer grain) cannot be
+// ordered; the one stored last wins, arrival order being the best guess.
+// A retry never counts here: only a push's first delivery is applied.
 func applyFollow(tx *gorm.DB, openid string, follow bool, at, now time.Time) error {
 	if err := tx.Exec(`INSERT INTO users (openid, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT (openid) DO NOTHING`,
 		openid, now, now).Error; err != nil {
@@ -108,10 +111,10 @@ func applyFollow(tx *gorm.DB, openid string, follow bool, at, now time.Time) err
 	}
 	if follow {
 		return tx.Exec(`UPDATE users SET followed = ?, follow_changed_at = ?, followed_at = ?, updated_at = ?
-			WHERE openid = ? AND (follow_changed_at IS NULL OR follow_changed_at < ?)`, true, at, at, now, openid, at).Error
+			WHERE openid = ? AND (follow_changed_at IS NULL OR follow_changed_at <= ?)`, true, at, at, now, openid, at).Error
 	}
 	return tx.Exec(`UPDATE users SET followed = ?, follow_changed_at = ?, updated_at = ?
-		WHERE openid = ? AND (follow_changed_at IS NULL OR follow_changed_at < ?)`, false, at, now, openid, at).Error
+		WHERE openid = ? AND (follow_changed_at IS NULL OR follow_changed_at <= ?)`, false, at, now, openid, at).Error
 }
 
 // RecordPushCheck notes that WeChat's server-configuration check passed.
