@@ -177,6 +177,7 @@ var routeTable = []struct {
 	{Route{http.MethodGet, "/admin/logins", false}, (*Admin).logins},
 	{Route{http.MethodGet, "/admin/menu", false}, (*Admin).menu},
 	{Route{http.MethodGet, "/admin/audit", false}, (*Admin).audit},
+	{Route{http.MethodGet, "/admin/pushes", false}, (*Admin).pushes},
 }
 
 // Routes lists every admin route.

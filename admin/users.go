@@ -54,6 +54,9 @@ type userData struct {
 	LoginTotal int64
 	Sessions   []models.Session
 	Privileges string
+	// Follow and Taps come from WeChat's pushes (/wechat/notify).
+	Follow models.FollowStatus
+	Taps   []models.Push
 }
 
 // user shows one user: profile, avatar, recent logins, live sessions and the
@@ -80,6 +83,14 @@ func (a *Admin) user(c *gin.Context) {
 		return
 	}
 	d := userData{User: u, Logins: logins, LoginTotal: total, Sessions: sess}
+	if d.Follow, err = a.db.FollowOf(ctx, u.OpenID); err != nil {
+		a.unavailable(c, err)
+		return
+	}
+	if d.Taps, err = a.db.RecentTaps(ctx, u.OpenID, 5); err != nil {
+		a.unavailable(c, err)
+		return
+	}
 	a.render(c, http.StatusOK, "user", pageData{Title: userTitle(u), Nav: "users", Flash: userFlash(q), Data: d})
 }
 
