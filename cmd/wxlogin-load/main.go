@@ -7,6 +7,7 @@
 //
 //	wxlogin-load [flags]           run a storm (see -h)
 //	wxlogin-load report [flags]    turn result JSON files into docs/BENCHMARKS.md
+//	wxlogin-load push [flags]      push events to /wechat/notify as WeChat does (push.go)
 //
 // One login is: GET /wechat/entry, the simulator's headless authorize (X-Sim-User,
 // X-Sim-Action: allow), GET /wechat/callback, GET /profile. With -dup, a
@@ -51,6 +52,9 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "report" {
 		return reportCmd(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "push" {
+		return pushCmd(args[1:], stdout, stderr)
 	}
 	cfg, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
