@@ -177,6 +177,7 @@ func TestCrossInstanceWaiterIsWokenByNotify(t *testing.T) {
 	sealer, _ := tokencrypt.New([][]byte{make([]byte, 32)})
 	var waiter *exchange.Gate
 	l := models.NewListener(w.db.URL, slog.New(slog.DiscardHandler), func(k string) { waiter.Wake(k) })
+	l.ProbeWith(w.db.Notify) // live only once its own probe comes back
 	waiter = exchange.New(w.db, w.wx, sealer, exchange.Config{
 		Instance: "b", MaxWait: 10 * time.Second, PollMin: time.Hour, PollMax: time.Hour, HintsLive: l.Live,
 	})

@@ -152,7 +152,10 @@ func TestDuplicateRidesOutADatabaseBlip(t *testing.T) {
 // budget of its own bounded by the lease.
 func TestSpentCodeOutlivesTheWeChatBudget(t *testing.T) {
 	w := newWorld(t)
-	g := w.faultyGate(t, "a", exchange.Config{Lease: 3 * time.Second, OwnerTimeout: 300 * time.Millisecond})
+	// The WeChat budget is generous so that a slow machine (the race
+	// detector) still gets the exchange done inside it; the hook below then
+	// holds userinfo's answer until that budget has run out.
+	g := w.faultyGate(t, "a", exchange.Config{Lease: 12 * time.Second, OwnerTimeout: 3 * time.Second})
 	g.wx.On("UserInfo", func(ctx context.Context, call func(context.Context) error) error {
 		err := call(ctx)
 		<-ctx.Done() // the answer arrives as the WeChat budget ends

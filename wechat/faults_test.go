@@ -49,7 +49,7 @@ func checkFaultError(t *testing.T, err error, endpoint string, apiCode int, time
 func TestUserInfoRetriesTemporaryFailures(t *testing.T) {
 	for _, tc := range faultCases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, func(c *wechat.Config) { c.Timeout = 150 * time.Millisecond })
+			e := newEnv(t, func(c *wechat.Config) { c.Timeout = 600 * time.Millisecond })
 			tok, err := e.c.ExchangeCode(context.Background(), e.code(t, "zhangsan", "snsapi_userinfo"))
 			if err != nil {
 				t.Fatal(err)
@@ -68,7 +68,7 @@ func TestUserInfoRetriesTemporaryFailures(t *testing.T) {
 func TestUserInfoRecoversWithinAttempts(t *testing.T) {
 	for _, tc := range faultCases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, func(c *wechat.Config) { c.Timeout = 150 * time.Millisecond; c.UserInfoAttempts = 4 })
+			e := newEnv(t, func(c *wechat.Config) { c.Timeout = 600 * time.Millisecond; c.UserInfoAttempts = 4 })
 			tok, err := e.c.ExchangeCode(context.Background(), e.code(t, "emoji", "snsapi_userinfo"))
 			if err != nil {
 				t.Fatal(err)
@@ -95,7 +95,9 @@ func TestUserInfoRecoversWithinAttempts(t *testing.T) {
 func TestExchangeIsSingleAttempt(t *testing.T) {
 	for _, tc := range faultCases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, func(c *wechat.Config) { c.Timeout = 150 * time.Millisecond })
+			// Long enough for a loaded machine under the race detector;
+			// only the hang case waits it out.
+			e := newEnv(t, func(c *wechat.Config) { c.Timeout = time.Second })
 			code := e.code(t, "zhangsan", "snsapi_userinfo")
 			e.sim.SetFault("access_token", tc.fault)
 			tok, err := e.c.ExchangeCode(context.Background(), code)
