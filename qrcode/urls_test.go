@@ -13,7 +13,7 @@ import (
 // wxlogin draws (3 to 11 at level M) is hit. The step keeps the test to
 // seconds; the whole port range was run once (see readAsCamera).
 func entryURLs(short bool) []string {
-	step, lenStep := 97, 3
+	step, lenStep := 499, 7 // about 250 URLs: seconds, also under the race detector
 	if short {
 		step, lenStep = 997, 10
 	}
