@@ -4,10 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
-// User is a WeChat user who logged in at least once, keyed by openid.
+// User is a person who logged in at least once, in the web (Official
+// Account) or the mini program; Identities lists the openids per app.
+// OpenID is the Official Account openid, "" for a person known only from
+// the mini program (the column is NULL then).
 type User struct {
 	ID                    int64      `gorm:"column:id;primaryKey"`
 	OpenID                string     `gorm:"column:openid"`
@@ -53,8 +59,16 @@ type Profile struct {
 	Language  string
 }
 
+// userSelect is userColumns for a scan into User: a mini-program-only user
+// has no Official Account openid (NULL), read as "".
+var userSelect = strings.Replace(userColumns, "openid,", "COALESCE(openid, '') AS openid,", 1)
+
 // Login is everything one successful code exchange learns about a user.
 type Login struct {
+	// App is the identity's app: AppOA ("" means it too) for the web login,
+	// AppMini for the mini program. AppID is that app's appid.
+	App                   string
+	AppID                 string
 	OpenID                string
 	UnionID               string
 	Scope                 string
@@ -63,13 +77,57 @@ type Login struct {
 	AccessTokenExpiresAt  time.Time
 	RefreshTokenEnc       []byte
 	RefreshTokenExpiresAt time.Time
-	At                    time.Time
+	// SessionKeyEnc is the mini program's session_key sealed with TOKEN_KEY.
+	SessionKeyEnc []byte
+	At            time.Time
 }
 
-// RecordLogin upserts the user by openid in one statement (the UNIQUE
-// constraint on openid arbitrates concurrent first logins) and returns its id
-// and whether it is disabled.
+// RecordLogin stores a login and returns the user's id and whether it is
+// disabled. A web login (App AppOA) upserts the user by its Official Account
+// openid, as it always did (the UNIQUE constraint on users.openid
+// arbitrates concurrent first logins); a first web login whose unionid a
+// mini-program-only user has joins that user instead. A mini program login
+// (AppMini) finds its user by identity, then by unionid, else makes one.
+// Either way the app's identity row records the login and how it was linked.
 func (db *DB) RecordLogin(ctx context.Context, l Login) (id int64, disabled bool, err error) {
+	if l.App == AppMini {
+		return db.recordMiniLogin(ctx, l)
+	}
+	err = db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := db.lockUnionID(tx, l.UnionID); err != nil {
+			return err
+		}
+		linked := LinkedFirst
+		var known []int64
+		if err := tx.Raw(`SELECT id FROM users WHERE openid = ?`, l.OpenID).Scan(&known).Error; err != nil {
+			return err
+		}
+		if len(known) == 0 {
+			uid, err := userByUnionID(tx, l.UnionID, true)
+			if err != nil {
+				return err
+			}
+			if uid != 0 {
+				// The person used the mini program first: this openid
+				// becomes that user's, and the upsert below updates it.
+				if err := tx.Exec(`UPDATE users SET openid = ? WHERE id = ?`, l.OpenID, uid).Error; err != nil {
+					return err
+				}
+				linked = LinkedUnionID
+			}
+		}
+		id, disabled, err = upsertWebUser(tx, l)
+		if err != nil {
+			return err
+		}
+		return upsertIdentity(tx, id, AppOA, l.AppID, l.OpenID, l.UnionID, linked, nil, l.At.UTC())
+	})
+	return id, disabled, err
+}
+
+// upsertWebUser upserts the user by Official Account openid in one
+// statement and returns its id and whether it is disabled.
+func upsertWebUser(tx *gorm.DB, l Login) (id int64, disabled bool, err error) {
 	var unionid *string
 	if l.UnionID != "" {
 		unionid = &l.UnionID
@@ -112,7 +170,7 @@ func (db *DB) RecordLogin(ctx context.Context, l Login) (id int64, disabled bool
 	        last_login_at = excluded.last_login_at,
 	        login_count = users.login_count + 1
 	      RETURNING id, disabled`
-	err = db.Gorm.WithContext(ctx).Raw(q,
+	err = tx.Raw(q,
 		l.OpenID, unionid, p.Nickname, p.Sex, p.Province, p.City, p.Country, p.AvatarURL, p.Privilege, p.Language, l.Scope,
 		l.AccessTokenEnc, l.AccessTokenExpiresAt.UTC(), l.RefreshTokenEnc, l.RefreshTokenExpiresAt.UTC(),
 		at, at, at,
@@ -127,7 +185,7 @@ func (db *DB) UserByID(ctx context.Context, id int64) (*User, error) {
 	if db.Dialect == "postgres" {
 		// Every logged-in page runs this: on Postgres it skips GORM's
 		// statement building and reflective scan.
-		err := db.SQL.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id).
+		err := db.SQL.QueryRowContext(ctx, `SELECT `+userSelect+` FROM users WHERE id = $1`, id).
 			Scan(&u.ID, &u.OpenID, &u.UnionID, &u.Nickname, &u.Sex, &u.Province, &u.City, &u.Country, &u.AvatarURL,
 				&u.Privilege, &u.Language, &u.Scope, &u.AccessTokenEnc, &u.AccessTokenExpiresAt, &u.RefreshTokenEnc, &u.RefreshTokenExpiresAt,
 				&u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.LoginCount)

@@ -21,6 +21,9 @@ const (
 	ErrCodeRefreshTokenExpired = 42002
 	ErrCodeCodeExpired         = 42003
 	ErrCodeAPIUnauthorized     = 48001
+	// Mini Program login (/sns/jscode2session, wechat-api.md §6).
+	ErrCodeRateLimited = 45011 // too many calls for this user (about 100 a minute)
+	ErrCodeHighRisk    = 40226 // a high-risk user is refused login
 
 	// ErrCodeUnavailable is not a WeChat errcode: it is the value Config.Observe
 	// receives when an attempt produced no WeChat answer at all (network error,
@@ -111,6 +114,13 @@ func IsCodeRejected(err error) bool {
 	return ok && (code == ErrCodeInvalidCode || code == ErrCodeCodeUsed || code == ErrCodeCodeExpired)
 }
 
+// IsRateLimited reports WeChat's 45011: this user called too often; a new
+// login may succeed after about a minute.
+func IsRateLimited(err error) bool {
+	code, ok := ErrCode(err)
+	return ok && code == ErrCodeRateLimited
+}
+
 // IsTemporary reports whether trying again later may succeed: WeChat said it
 // is busy (-1) or gave no usable answer. For ExchangeCode, "again" means a
 // new authorization, never re-sending the same code.
@@ -139,6 +149,8 @@ var descriptions = map[int]string{
 	ErrCodeRefreshTokenExpired: "refresh_token 已过期",
 	ErrCodeCodeExpired:         "code 已过期",
 	ErrCodeAPIUnauthorized:     "接口未授权（如用 snsapi_base 的令牌获取用户信息）",
+	ErrCodeRateLimited:         "调用太频繁（同一用户每分钟约 100 次），请稍后重试",
+	ErrCodeHighRisk:            "高风险用户，微信拒绝登录",
 }
 
 // Describe returns a short Chinese meaning of an errcode for admin pages;

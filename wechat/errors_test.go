@@ -32,6 +32,8 @@ func TestErrorHelpers(t *testing.T) {
 		{"invalid secret", api(40125), 40125, true, false, false},
 		{"unavailable", unavail, 0, false, false, true},
 		{"canceled", context.Canceled, 0, false, false, false},
+		{"mini rate limited", api(45011), 45011, true, false, false},
+		{"mini high risk", api(40226), 40226, true, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,6 +46,9 @@ func TestErrorHelpers(t *testing.T) {
 			}
 			if got := wechat.IsTemporary(tt.err); got != tt.tmp {
 				t.Fatalf("IsTemporary = %v", got)
+			}
+			if got := wechat.IsRateLimited(tt.err); got != (tt.code == 45011) {
+				t.Fatalf("IsRateLimited = %v", got)
 			}
 		})
 	}

@@ -1,0 +1,164 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Apps a user may have an identity in.
+const (
+	AppOA   = "oa"   // the Official Account (web login)
+	AppMini = "mini" // the mini program
+)
+
+// How an identity came to belong to its user.
+const (
+	LinkedFirst    = "first"    // it made the user
+	LinkedUnionID  = "unionid"  // it joined the user of another identity with the same unionid
+	LinkedMigrated = "migrated" // it was users.openid before identities existed (migration 00008)
+)
+
+// Identity is one app's openid of a user. Users are people, identities are
+// per app: identities with the same unionid belong to one user, whichever
+// app the person used first; without a unionid every identity is a user of
+// its own.
+type Identity struct {
+	ID          int64      `gorm:"column:id;primaryKey"`
+	UserID      int64      `gorm:"column:user_id"`
+	App         string     `gorm:"column:app"`
+	AppID       string     `gorm:"column:appid"`
+	OpenID      string     `gorm:"column:openid"`
+	UnionID     *string    `gorm:"column:unionid"`
+	LinkedBy    string     `gorm:"column:linked_by"`
+	CreatedAt   time.Time  `gorm:"column:created_at"`
+	LastLoginAt *time.Time `gorm:"column:last_login_at"`
+	LoginCount  int        `gorm:"column:login_count"`
+	// session_key_enc is deliberately not a field: nothing reads it back
+	// into a struct that could end up in a page or a log line.
+}
+
+// TableName pins the table name.
+func (Identity) TableName() string { return "identities" }
+
+// UserIdentities lists a user's identities, oldest first.
+func (db *DB) UserIdentities(ctx context.Context, userID int64) ([]Identity, error) {
+	var out []Identity
+	err := db.Gorm.WithContext(ctx).Select("id", "user_id", "app", "appid", "openid", "unionid", "linked_by",
+		"created_at", "last_login_at", "login_count").
+		Where("user_id = ?", userID).Order("id").Limit(20).Find(&out).Error
+	return out, err
+}
+
+// lockUnionID serialises, on Postgres, the logins of one unionid for the
+// rest of the transaction: two first logins of one person in two apps at the
+// same moment must not make two users. SQLite's transactions are serialised
+// anyway (one connection, BEGIN IMMEDIATE).
+func (db *DB) lockUnionID(tx *gorm.DB, unionid string) error {
+	if unionid == "" || db.Dialect != "postgres" {
+		return nil
+	}
+	return tx.Exec(`SELECT pg_advisory_xact_lock(hashtextextended('wxlogin.unionid:' || ?, 0))`, unionid).Error
+}
+
+// userByUnionID finds the user a new identity with this unionid belongs to:
+// one that has an identity with it, else one that carries it (0 if none).
+// onlyWithoutOA restricts it to users without an Official Account openid
+// (an Official Account has one openid per person).
+func userByUnionID(tx *gorm.DB, unionid string, onlyWithoutOA bool) (int64, error) {
+	if unionid == "" {
+		return 0, nil
+	}
+	q := `SELECT u.id FROM users u WHERE (u.unionid = ? OR EXISTS (SELECT 1 FROM identities i WHERE i.user_id = u.id AND i.unionid = ?))`
+	if onlyWithoutOA {
+		q += ` AND u.openid IS NULL`
+	}
+	var ids []int64
+	if err := tx.Raw(q+` ORDER BY u.id LIMIT 1`, unionid, unionid).Scan(&ids).Error; err != nil {
+		return 0, err
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	return ids[0], nil
+}
+
+// upsertIdentity records a login of an identity of userID.
+func upsertIdentity(tx *gorm.DB, userID int64, app, appid, openid, unionid, linkedBy string, sessionKeyEnc []byte, at time.Time) error {
+	var u *string
+	if unionid != "" {
+		u = &unionid
+	}
+	return tx.Exec(`INSERT INTO identities (user_id, app, appid, openid, unionid, linked_by, session_key_enc, created_at, last_login_at, login_count)
+	    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+	    ON CONFLICT (app, openid) DO UPDATE SET
+	      unionid = COALESCE(excluded.unionid, identities.unionid),
+	      appid = CASE WHEN excluded.appid <> '' THEN excluded.appid ELSE identities.appid END,
+	      session_key_enc = COALESCE(excluded.session_key_enc, identities.session_key_enc),
+	      last_login_at = excluded.last_login_at,
+	      login_count = identities.login_count + 1`,
+		userID, app, appid, openid, u, linkedBy, sessionKeyEnc, at, at).Error
+}
+
+// recordMiniLogin stores a mini program login: the identity's user if it
+// has one, else the user of another identity with the same unionid, else a
+// new user without an Official Account openid.
+func (db *DB) recordMiniLogin(ctx context.Context, l Login) (id int64, disabled bool, err error) {
+	at := l.At.UTC()
+	var unionid *string
+	if l.UnionID != "" {
+		unionid = &l.UnionID
+	}
+	err = db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := db.lockUnionID(tx, l.UnionID); err != nil {
+			return err
+		}
+		var ids []int64
+		if err := tx.Raw(`SELECT user_id FROM identities WHERE app = ? AND openid = ?`, AppMini, l.OpenID).Scan(&ids).Error; err != nil {
+			return err
+		}
+		linked := LinkedFirst
+		if len(ids) > 0 {
+			id = ids[0]
+		} else {
+			uid, err := userByUnionID(tx, l.UnionID, false)
+			if err != nil {
+				return err
+			}
+			if uid != 0 {
+				id, linked = uid, LinkedUnionID
+			}
+		}
+		if id == 0 {
+			var row struct{ ID int64 }
+			err := tx.Raw(`INSERT INTO users (openid, unionid, created_at, updated_at, last_login_at, login_count)
+			    VALUES (NULL, ?, ?, ?, ?, 1) RETURNING id`, unionid, at, at, at).Scan(&row).Error
+			if err != nil {
+				return err
+			}
+			id = row.ID
+		} else if err := tx.Exec(`UPDATE users SET unionid = COALESCE(unionid, ?), updated_at = ?, last_login_at = ?,
+		    login_count = login_count + 1 WHERE id = ?`, unionid, at, at, id).Error; err != nil {
+			return err
+		}
+		if err := upsertIdentity(tx, id, AppMini, l.AppID, l.OpenID, l.UnionID, linked, l.SessionKeyEnc, at); err != nil {
+			return err
+		}
+		var flags []bool
+		if err := tx.Raw(`SELECT disabled FROM users WHERE id = ?`, id).Scan(&flags).Error; err != nil {
+			return err
+		}
+		if len(flags) == 0 {
+			return sql.ErrNoRows
+		}
+		disabled = flags[0]
+		return nil
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		err = errors.New("models: the mini program login's user vanished")
+	}
+	return id, disabled, err
+}
