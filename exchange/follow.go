@@ -103,6 +103,13 @@ func (w *waiter) consult(ctx context.Context) (Result, error, bool) {
 		g.cfg.Metrics.Event("unknown")
 		return Result{}, ErrUnknown, true
 	}
+	if w.req.kind() != KindWeb && row.Age > g.cfg.CodeLifetime {
+		// A mini program code is its own binding only while WeChat would
+		// still take it: a replay after that gets nothing, not even a
+		// WeChat call (see KindMini).
+		g.cfg.Metrics.Event("expired")
+		return Result{}, ErrExpired, true
+	}
 	if !w.seen {
 		w.seen = true
 		if !w.req.MayClaim && row.Age > g.cfg.JoinWindow {
@@ -149,7 +156,7 @@ func (w *waiter) done(ctx context.Context, row *models.CodeExchange) (Result, er
 		return w.pause(ctx, "", err)
 	}
 	g.cfg.Metrics.Waited("db", g.cfg.Now().Sub(w.start))
-	res := Result{UserID: u.ID, OpenID: deref(row.OpenID), Next: row.NextPath, Disabled: u.Disabled}
+	res := Result{UserID: u.ID, OpenID: deref(row.OpenID), UnionID: deref(u.UnionID), Next: row.NextPath, Disabled: u.Disabled}
 	res, rerr := g.duplicate(ctx, row.CodeHash, w.waited, res, nil)
 	return res, rerr, true
 }

@@ -37,6 +37,33 @@ type Store interface {
 	UserByID(ctx context.Context, id int64) (*models.User, error)
 }
 
+// Kinds of code the gate exchanges. Both go through the same claim, wait,
+// fence and takeover; only the WeChat step (Step) and what binds a request
+// to the code differ.
+const (
+	// KindWeb is the web authorization code: bound to its state and the
+	// browser session that started the login.
+	KindWeb = "web"
+	// KindMini is the mini program's wx.login js_code. There is no state and
+	// no browser session to bind it to: the code itself is the secret (only
+	// the mini program that called wx.login has it, and WeChat hands out
+	// each once, for 5 minutes), so any request presenting the code may have
+	// its result — but only within the code's lifetime (CodeLifetime, on the
+	// database's clock). After that a replay of the code is refused without
+	// a WeChat call (ErrExpired): a code that leaked later, from a log or a
+	// proxy, logs nobody in.
+	KindMini = "mini"
+)
+
+// Step is the per-kind WeChat part of an exchange, which the owner of a
+// code runs once: it spends the code with WeChat and returns the login to
+// record. prior is the openid an earlier code of the same state logged in
+// ("" if none); a step must refuse a code that logs in somebody else. Its
+// failures are *Failed, with the kind the row records.
+type Step interface {
+	Login(ctx context.Context, code, prior string) (models.Login, error)
+}
+
 // Sealer encrypts tokens before they are stored.
 type Sealer interface {
 	Seal(plaintext, additional []byte) ([]byte, error)
@@ -45,7 +72,7 @@ type Sealer interface {
 // Metrics receives what the gate does; see NopMetrics.
 type Metrics interface {
 	// Event counts one of: claimed, duplicate, takeover, abandoned, foreign,
-	// unknown, timeout, spent, mismatch, late.
+	// unknown, timeout, spent, mismatch, late, expired.
 	Event(name string)
 	// Waited observes how long a duplicate waited, by source: "local" (in-process) or "db".
 	Waited(source string, d time.Duration)
@@ -74,10 +101,19 @@ type Config struct {
 	// are being delivered. While it says so, a waiter polls five times less
 	// often (the row stays the truth; the poll only covers a lost hint).
 	HintsLive func() bool
-	Lang      string           // userinfo language (zh_CN)
-	Now       func() time.Time // for waiting times only; leases use the database's clock
-	Logger    *slog.Logger
-	Metrics   Metrics
+	// CodeLifetime is how long after its claim a mini program code's result
+	// is handed to requests presenting it (5 minutes, WeChat's own lifetime
+	// of a code); later it is refused with ErrExpired.
+	CodeLifetime time.Duration
+	// Steps are the WeChat steps of kinds besides KindWeb (whose step the
+	// gate builds from its WeChat client); a kind without one is refused.
+	Steps map[string]Step
+	// AppID is the Official Account's appid, recorded on web identities.
+	AppID   string
+	Lang    string           // userinfo language (zh_CN)
+	Now     func() time.Time // for waiting times only; leases use the database's clock
+	Logger  *slog.Logger
+	Metrics Metrics
 }
 
 // leaseMargin is kept free at the end of a lease: the owner's last write
@@ -95,6 +131,7 @@ type Gate struct {
 	sealer Sealer
 	cfg    Config
 	owner  string // cfg.Instance plus a nonce: two processes never share it
+	steps  map[string]Step
 
 	mu      sync.Mutex
 	byCode  map[string]*flight
@@ -125,6 +162,9 @@ func New(store Store, wx WeChat, sealer Sealer, cfg Config) *Gate {
 	if cfg.JoinWindow == 0 {
 		cfg.JoinWindow = 30 * time.Second
 	}
+	if cfg.CodeLifetime == 0 {
+		cfg.CodeLifetime = 5 * time.Minute
+	}
 	if cfg.Lang == "" {
 		cfg.Lang = "zh_CN"
 	}
@@ -139,12 +179,21 @@ func New(store Store, wx WeChat, sealer Sealer, cfg Config) *Gate {
 	}
 	nonce := make([]byte, 4)
 	_, _ = rand.Read(nonce)
-	return &Gate{
+	g := &Gate{
 		store: store, wx: wx, sealer: sealer, cfg: cfg, owner: cfg.Instance + "/" + hex.EncodeToString(nonce),
 		byCode: map[string]*flight{}, byState: map[string]*flight{},
-		hub: hub{subs: map[string]map[chan struct{}]struct{}{}},
+		hub:   hub{subs: map[string]map[chan struct{}]struct{}{}},
+		steps: map[string]Step{},
 	}
+	for k, s := range cfg.Steps {
+		g.steps[k] = s
+	}
+	g.steps[KindWeb] = webStep{g}
+	return g
 }
+
+// Has reports whether the gate exchanges codes of kind.
+func (g *Gate) Has(kind string) bool { _, ok := g.steps[kind]; return ok }
 
 // Owner is the name this gate writes into the rows it claims.
 func (g *Gate) Owner() string { return g.owner }
@@ -160,6 +209,9 @@ func (g *Gate) Wake(codeHash string) { g.hub.publish(codeHash) }
 
 // Request is one callback to resolve.
 type Request struct {
+	// Kind is the kind of code: KindWeb (also when empty) or KindMini. A
+	// KindMini request needs only Code: the gate binds it to the code itself.
+	Kind      string
 	Code      string // the raw code; only ever sent to WeChat, never stored
 	State     string
 	BrowserID string // the verified session id the browser presented
@@ -171,10 +223,35 @@ type Request struct {
 	MayClaim bool
 }
 
+func (r Request) kind() string {
+	if r.Kind == "" {
+		return KindWeb
+	}
+	return r.Kind
+}
+
+// miniBrowser stands in for the browser session of a mini program code,
+// which has none: every request presenting the code is its "browser".
+const miniBrowser = "mini-program"
+
+// hashes are what the rows store for a request. A web code's hash is the
+// code's own (as always); another kind's code is hashed with its kind as a
+// prefix, so that a web code and a mini program code never share a row (a
+// web code never contains ':', the callback refuses it). A mini program
+// code is its own state, and its browser is the kind's constant.
+func (r Request) hashes() hashes {
+	if r.kind() == KindWeb {
+		return hashes{code: Hash(r.Code), state: Hash(r.State), browser: Hash(r.BrowserID)}
+	}
+	code := Hash(r.Kind + ":" + r.Code)
+	return hashes{code: code, state: code, browser: Hash(r.Kind + ":" + miniBrowser)}
+}
+
 // Result is a finished login.
 type Result struct {
 	UserID    int64
 	OpenID    string
+	UnionID   string // as WeChat gave it with this login, or as the user has it
 	Next      string
 	Disabled  bool
 	Duplicate bool // this request joined another request's exchange of the same code
@@ -188,6 +265,10 @@ var (
 	ErrUnknown = errors.New("exchange: no login in progress for this state")
 	// ErrWaitTimeout: the owner did not finish in time (503).
 	ErrWaitTimeout = errors.New("exchange: timed out waiting for the owner")
+	// ErrExpired: a mini program code presented after its lifetime (401).
+	ErrExpired = errors.New("exchange: the code's lifetime is over")
+	// ErrKind: the gate has no step for the request's kind of code.
+	ErrKind = errors.New("exchange: unknown kind of code")
 )
 
 // Failed is an exchange that ended without a user.
@@ -224,7 +305,15 @@ type flight struct {
 // result of the request's own code: a request with another code of the same
 // state has that code exchanged (or refused) on its own.
 func (g *Gate) Exchange(ctx context.Context, req Request) (Result, error) {
-	h := hashes{code: Hash(req.Code), state: Hash(req.State), browser: Hash(req.BrowserID)}
+	if !g.Has(req.kind()) {
+		return Result{}, ErrKind
+	}
+	if req.kind() != KindWeb {
+		// The code binds the request (see KindMini): whoever presents it
+		// may claim it or wait for its result.
+		req.MayClaim = true
+	}
+	h := req.hashes()
 	// Every wait below ends with this budget, also the in-process ones.
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.MaxWait)
 	defer cancel()

@@ -40,50 +40,15 @@ func (g *Gate) own(ctx context.Context, req Request, h hashes, fence models.Fenc
 		return Result{}, &Failed{Kind: kind, ErrCode: errcode}, errors.Is(err, models.ErrLostLease)
 	}
 
-	tok, err := g.wx.ExchangeCode(wctx, req.Code)
+	step, ok := g.steps[req.kind()]
+	if !ok {
+		return fail("wechat", 0) // unreachable: Exchange refuses unknown kinds before claiming
+	}
+	login, err := step.Login(wctx, req.Code, prior)
 	if err != nil {
-		kind, code := classify(err)
-		g.cfg.Logger.WarnContext(ctx, "code exchange failed", "kind", kind, "errcode", code, "err", err)
-		return fail(kind, code)
-	}
-	if tok.IsSnapshotUser == 1 {
-		return fail("snapshot", 0)
-	}
-	if prior != "" && tok.OpenID != prior {
-		// Another code of this state already logged somebody in: a state
-		// logs in one person, whoever presents its cookie.
-		g.cfg.Metrics.Event("mismatch")
-		g.cfg.Logger.WarnContext(ctx, "a second code of a state belongs to another person; refused")
-		return fail(models.KindMismatch, 0)
-	}
-	var profile *models.Profile
-	if strings.Contains(tok.Scope, "snsapi_userinfo") {
-		info, err := g.wx.UserInfo(wctx, tok.AccessToken, tok.OpenID, g.cfg.Lang)
-		if err != nil {
-			kind, code := classify(err)
-			if kind == models.KindRejected {
-				kind = "wechat" // a userinfo error is not about the code
-			}
-			g.cfg.Logger.WarnContext(ctx, "userinfo failed after retries", "kind", kind, "errcode", code, "err", err)
-			return fail(kind, code)
-		}
-		profile = ProfileOf(info, g.cfg.Lang)
-		if tok.UnionID == "" {
-			tok.UnionID = info.UnionID
-		}
-	}
-	now := time.Now().UTC()
-	ad := []byte(tok.OpenID)
-	accessEnc, err1 := g.sealer.Seal([]byte(tok.AccessToken), ad)
-	refreshEnc, err2 := g.sealer.Seal([]byte(tok.RefreshToken), ad)
-	if err := errors.Join(err1, err2); err != nil {
-		return fail("store", 0)
-	}
-	login := models.Login{
-		OpenID: tok.OpenID, UnionID: tok.UnionID, Scope: tok.Scope, Profile: profile,
-		AccessTokenEnc: accessEnc, AccessTokenExpiresAt: now.Add(time.Duration(tok.ExpiresIn) * time.Second),
-		RefreshTokenEnc: refreshEnc, RefreshTokenExpiresAt: now.Add(30 * 24 * time.Hour),
-		At: now,
+		f := &Failed{Kind: "store"}
+		errors.As(err, &f)
+		return fail(f.Kind, f.ErrCode)
 	}
 	var (
 		uid      int64
@@ -98,7 +63,7 @@ func (g *Gate) own(ctx context.Context, req Request, h hashes, fence models.Fenc
 		return fail("store", 0)
 	}
 	err = g.persist(dctx, func(ctx context.Context) error {
-		err := g.store.CompleteExchange(ctx, h.code, fence, uid, tok.OpenID)
+		err := g.store.CompleteExchange(ctx, h.code, fence, uid, login.OpenID)
 		if errors.Is(err, models.ErrLostLease) {
 			return backoffStop{err}
 		}
@@ -109,7 +74,61 @@ func (g *Gate) own(ctx context.Context, req Request, h hashes, fence models.Fenc
 		// own code logged it in. Waiters go by the row.
 		g.cfg.Logger.ErrorContext(ctx, "recording a finished exchange", "err", err)
 	}
-	return Result{UserID: uid, OpenID: tok.OpenID, Next: next, Disabled: disabled}, nil, errors.Is(err, models.ErrLostLease)
+	return Result{UserID: uid, OpenID: login.OpenID, UnionID: login.UnionID, Next: next, Disabled: disabled}, nil, errors.Is(err, models.ErrLostLease)
+}
+
+// webStep is the web login's WeChat part: the code exchange, the profile
+// for snsapi_userinfo, and the user's tokens sealed for storage.
+type webStep struct{ g *Gate }
+
+func (s webStep) Login(ctx context.Context, code, prior string) (models.Login, error) {
+	g := s.g
+	tok, err := g.wx.ExchangeCode(ctx, code)
+	if err != nil {
+		kind, code := classify(err)
+		g.cfg.Logger.WarnContext(ctx, "code exchange failed", "kind", kind, "errcode", code, "err", err)
+		return models.Login{}, &Failed{Kind: kind, ErrCode: code}
+	}
+	if tok.IsSnapshotUser == 1 {
+		return models.Login{}, &Failed{Kind: "snapshot"}
+	}
+	if prior != "" && tok.OpenID != prior {
+		// Another code of this state already logged somebody in: a state
+		// logs in one person, whoever presents its cookie.
+		g.cfg.Metrics.Event("mismatch")
+		g.cfg.Logger.WarnContext(ctx, "a second code of a state belongs to another person; refused")
+		return models.Login{}, &Failed{Kind: models.KindMismatch}
+	}
+	var profile *models.Profile
+	if strings.Contains(tok.Scope, "snsapi_userinfo") {
+		info, err := g.wx.UserInfo(ctx, tok.AccessToken, tok.OpenID, g.cfg.Lang)
+		if err != nil {
+			kind, code := classify(err)
+			if kind == models.KindRejected {
+				kind = "wechat" // a userinfo error is not about the code
+			}
+			g.cfg.Logger.WarnContext(ctx, "userinfo failed after retries", "kind", kind, "errcode", code, "err", err)
+			return models.Login{}, &Failed{Kind: kind, ErrCode: code}
+		}
+		profile = ProfileOf(info, g.cfg.Lang)
+		if tok.UnionID == "" {
+			tok.UnionID = info.UnionID
+		}
+	}
+	now := time.Now().UTC()
+	ad := []byte(tok.OpenID)
+	accessEnc, err1 := g.sealer.Seal([]byte(tok.AccessToken), ad)
+	refreshEnc, err2 := g.sealer.Seal([]byte(tok.RefreshToken), ad)
+	if err := errors.Join(err1, err2); err != nil {
+		return models.Login{}, &Failed{Kind: "store"}
+	}
+	return models.Login{
+		App: models.AppOA, AppID: g.cfg.AppID,
+		OpenID: tok.OpenID, UnionID: tok.UnionID, Scope: tok.Scope, Profile: profile,
+		AccessTokenEnc: accessEnc, AccessTokenExpiresAt: now.Add(time.Duration(tok.ExpiresIn) * time.Second),
+		RefreshTokenEnc: refreshEnc, RefreshTokenExpiresAt: now.Add(30 * 24 * time.Hour),
+		At: now,
+	}, nil
 }
 
 // ProfileOf converts WeChat's userinfo into the stored profile.

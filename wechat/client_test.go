@@ -276,14 +276,17 @@ func TestUserInfoErrors(t *testing.T) {
 }
 
 func TestJSCode2Session(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, func(c *wechat.Config) { c.AppID, c.Secret = wechatsim.DefaultMiniAppID, wechatsim.DefaultMiniSecret })
 	ctx := context.Background()
-	code := e.code(t, "zhangsan", "snsapi_base")
+	code, err := e.sim.IssueMiniCode("zhangsan")
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := e.c.JSCode2Session(ctx, code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.OpenID != e.user(t, "zhangsan").OpenID || s.SessionKey == "" || s.UnionID == "" {
+	if s.OpenID != e.user(t, "zhangsan").MiniOpenID || s.SessionKey == "" || s.UnionID == "" {
 		t.Fatalf("session = %+v", s)
 	}
 	if strings.Contains(s.String(), s.SessionKey) || strings.Contains((*s).String(), s.SessionKey) {

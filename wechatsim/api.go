@@ -53,7 +53,9 @@ func (s *Sim) arrive(endpoint string, q url.Values) {
 	s.stats.ByEndpoint[endpoint]++
 	switch endpoint {
 	case epAccessToken:
-		s.countExchange(q.Get("code"))
+		s.countExchange(endpoint, q.Get("code"))
+	case epJSCode2Session:
+		s.countExchange(endpoint, q.Get("js_code"))
 	case epUserInfo:
 		s.stats.UserInfoCalls++
 	}
@@ -108,7 +110,7 @@ func (s *Sim) checkApp(q url.Values, needSecret bool) (apiError, bool) {
 
 // useCode checks a code and marks it used, atomically, so that of two
 // concurrent exchanges exactly one succeeds.
-func (s *Sim) useCode(code string) (*simUser, string, apiError) {
+func (s *Sim) useCode(code, app string) (*simUser, string, apiError) {
 	if code == "" {
 		return nil, "", 41008
 	}
@@ -116,7 +118,7 @@ func (s *Sim) useCode(code string) (*simUser, string, apiError) {
 	defer s.mu.Unlock()
 	rec, ok := s.codes[code]
 	switch {
-	case !ok:
+	case !ok, rec.app != app:
 		return nil, "", 40029
 	case rec.used:
 		return nil, "", 40163
@@ -139,7 +141,7 @@ func (s *Sim) exchange(_ *http.Request, q url.Values) any {
 	if q.Get("grant_type") != "authorization_code" {
 		return apiError(40002)
 	}
-	u, scope, e := s.useCode(code)
+	u, scope, e := s.useCode(code, "")
 	if e != 0 {
 		return e
 	}
@@ -248,24 +250,4 @@ func (s *Sim) userInfo(r *http.Request, q url.Values) any {
 	return userInfoAnswer{OpenID: u.OpenID, Nickname: u.Nickname, Sex: u.Sex,
 		Province: u.Province, City: u.City, Country: u.Country, HeadImgURL: u.HeadImgURL,
 		Privilege: u.Privilege, UnionID: u.UnionID}
-}
-
-// jscode2session is the Mini Program login, kept minimal: it accepts codes
-// minted by IssueCode (or an authorization) and uses them up.
-func (s *Sim) jscode2session(_ *http.Request, q url.Values) any {
-	if e, ok := s.checkApp(q, true); !ok {
-		return e
-	}
-	if q.Get("grant_type") != "authorization_code" {
-		return apiError(40002)
-	}
-	u, _, e := s.useCode(q.Get("js_code"))
-	if e != 0 {
-		return e
-	}
-	return struct {
-		OpenID     string `json:"openid"`
-		SessionKey string `json:"session_key"`
-		UnionID    string `json:"unionid,omitempty"`
-	}{u.OpenID, randomKey(), u.UnionID}
 }

@@ -194,20 +194,6 @@ func TestUserInfoScopeAndLang(t *testing.T) {
 	}
 }
 
-func TestJSCode2Session(t *testing.T) {
-	e := newEnv(t, nil)
-	code := mustCode(t, e, "zhangsan", "snsapi_base")
-	path := func(code string) string {
-		return "/sns/jscode2session?" + url.Values{"appid": {e.sim.AppID()}, "secret": {e.sim.Secret()}, "js_code": {code}, "grant_type": {"authorization_code"}}.Encode()
-	}
-	if m := e.api(t, path(code)); m["openid"] != e.user(t, "zhangsan").OpenID || m["session_key"] == "" {
-		t.Fatalf("jscode2session %v", m)
-	}
-	if m := e.api(t, path(code)); errcode(m) != 40163 {
-		t.Fatalf("reuse %v", m)
-	}
-}
-
 // Of many concurrent exchanges of one code exactly one succeeds, and every
 // attempt is counted.
 func TestCodeSingleUseUnderConcurrency(t *testing.T) {

@@ -28,6 +28,12 @@ type Options struct {
 	// AppID and Secret are the only credentials the simulated API accepts;
 	// defaults DefaultAppID and DefaultSecret.
 	AppID, Secret string
+	// MiniAppID and MiniSecret are the mini program's credentials, which
+	// only jscode2session accepts; defaults DefaultMiniAppID and DefaultMiniSecret.
+	MiniAppID, MiniSecret string
+	// MiniRate is the jscode2session calls one person may make per minute
+	// before 45011; default DefaultMiniRate.
+	MiniRate int
 	// Prefix is the path the handler is mounted under, e.g. "/_sim"
 	// ("" = root). Handler serves full request paths beginning with Prefix.
 	Prefix string
@@ -73,6 +79,8 @@ type Sim struct {
 	following map[string]bool
 	pushLog   []pushLogLine
 	msgSeq    int64
+	// miniRate counts jscode2session calls per person and minute (45011).
+	miniRate map[string]*rateRec
 	// lastPrune rate-limits pruning of the code and token tables.
 	lastPrune time.Time
 }
@@ -84,6 +92,15 @@ func New(o Options) *Sim {
 	}
 	if o.Secret == "" {
 		o.Secret = DefaultSecret
+	}
+	if o.MiniAppID == "" {
+		o.MiniAppID = DefaultMiniAppID
+	}
+	if o.MiniSecret == "" {
+		o.MiniSecret = DefaultMiniSecret
+	}
+	if o.MiniRate == 0 {
+		o.MiniRate = DefaultMiniRate
 	}
 	o.Prefix = "/" + strings.Trim(o.Prefix, "/")
 	if o.Prefix == "/" {
@@ -100,24 +117,26 @@ func New(o Options) *Sim {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Sim{
-		o:       o,
-		log:     o.Logger,
-		codes:   map[string]*codeRec{},
-		unknown: map[string]int{},
-		access:  map[string]*accessRec{},
-		refresh: map[string]*refreshRec{},
-		faults:  map[string]*faultState{},
-		stats:   Stats{ByEndpoint: map[string]int{}},
+		o:        o,
+		log:      o.Logger,
+		codes:    map[string]*codeRec{},
+		unknown:  map[string]int{},
+		access:   map[string]*accessRec{},
+		refresh:  map[string]*refreshRec{},
+		miniRate: map[string]*rateRec{},
+		faults:   map[string]*faultState{},
+		stats:    Stats{ByEndpoint: map[string]int{}},
 
 		following: map[string]bool{},
 	}
-	s.users = testUsers(o.AppID)
+	s.users = testUsers(o.AppID, o.MiniAppID)
 	s.byKey = make(map[string]*simUser, len(s.users))
 	s.byOpen = make(map[string]*simUser, len(s.users))
 	for i := range s.users {
 		u := &s.users[i]
 		s.byKey[u.Key] = u
 		s.byOpen[u.OpenID] = u
+		s.byOpen[u.MiniOpenID] = u
 	}
 	s.pages = parsePages()
 	s.handler = s.routes()
@@ -147,6 +166,8 @@ func (s *Sim) routes() http.Handler {
 	mux.Handle("GET "+p+"/sns/jscode2session", s.api(epJSCode2Session, s.jscode2session))
 
 	mux.HandleFunc("GET "+p+"/scan", s.handleScan)
+	mux.HandleFunc("POST "+p+"/wx/login", s.handleWxLogin)
+
 	mux.HandleFunc("GET "+p+"/avatar/{key}/{size}", s.handleAvatar)
 	mux.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", staticHandler()))
 

@@ -42,6 +42,7 @@ func (s *Sim) Reset() {
 		rec.exchanges = 0
 	}
 	clear(s.unknown)
+	clear(s.miniRate)
 	clear(s.faults)
 	s.latency = 0
 }

@@ -33,6 +33,7 @@ const usedCodeTTL = 2 * codeTTL
 // so a second exchange can answer 40163 rather than 40029.
 type codeRec struct {
 	userKey, scope string
+	app            string // "" for the web authorization, appMini for wx.login
 	issued         time.Time
 	used           bool
 	exchanges      int // calls to /sns/oauth2/access_token with this code
@@ -61,21 +62,25 @@ func (s *Sim) IssueCode(userKey, scope string) (string, error) {
 	return s.issueCode(u, scope), nil
 }
 
-func (s *Sim) issueCode(u *simUser, scope string) string {
+func (s *Sim) issueCode(u *simUser, scope string) string { return s.issueCodeFor(u, scope, "") }
+
+func (s *Sim) issueCodeFor(u *simUser, scope, app string) string {
 	code := randomAlnum(32)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.o.Now()
 	s.prune(now)
-	s.codes[code] = &codeRec{userKey: u.Key, scope: scope, issued: now}
+	s.codes[code] = &codeRec{userKey: u.Key, scope: scope, app: app, issued: now}
 	s.stats.CodesIssued++
 	return code
 }
 
 // countExchange records one /sns/oauth2/access_token call carrying code,
 // whatever its outcome. Caller holds s.mu.
-func (s *Sim) countExchange(code string) {
-	s.stats.Exchanges++
+func (s *Sim) countExchange(endpoint, code string) {
+	if endpoint == epAccessToken {
+		s.stats.Exchanges++
+	}
 	if code == "" {
 		return
 	}
@@ -92,8 +97,8 @@ func (s *Sim) countExchange(code string) {
 	}
 }
 
-// ExchangeCount reports how many times /sns/oauth2/access_token was called
-// with code since the last Reset, successful or not (faulted calls count).
+// ExchangeCount reports how many times /sns/oauth2/access_token (or, for a
+// mini program code, /sns/jscode2session) was called with code since the last Reset, successful or not (faulted calls count).
 func (s *Sim) ExchangeCount(code string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

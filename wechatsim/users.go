@@ -9,7 +9,8 @@ import (
 // wxlogin's tests pick users by key. Region fields are the zh_CN names.
 type User struct {
 	Key, OpenID, UnionID, Nickname string
-	Sex                            int // 0 unknown, 1 male, 2 female
+	MiniOpenID                     string // the same person's openid in the mini program
+	Sex                            int    // 0 unknown, 1 male, 2 female
 	Province, City, Country        string
 	HeadImgURL                     string // "" when the user has no avatar
 	Privilege                      []string
@@ -37,7 +38,7 @@ const (
 // testUsers returns the fixed users with openids for appid. Each covers a
 // case the app must handle: a plain follower, emoji, HTML metacharacters, no
 // avatar, a snapshot (virtual) account, English region names, no unionid.
-func testUsers(appid string) []simUser {
+func testUsers(appid, miniAppID string) []simUser {
 	cn := func(p, c, co, tp, tc, tco, ep, ec, eco string) map[string]region {
 		return map[string]region{
 			langCN: {p, c, co},
@@ -65,6 +66,7 @@ func testUsers(appid string) []simUser {
 	for i := range users {
 		u := &users[i]
 		u.OpenID = openID(appid, u.Key)
+		u.MiniOpenID = openID(miniAppID, u.Key)
 		if u.Key != "nounion" && !u.Snapshot {
 			u.UnionID = unionID(u.Key)
 		}
