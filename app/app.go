@@ -50,6 +50,9 @@ type App struct {
 	DB       *models.DB
 	Sim      *wechatsim.Sim
 	WeChat   *wechat.Client
+	// MiniWeChat is the mini program's client (jscode2session); nil when no
+	// mini program is configured.
+	MiniWeChat *wechat.Client
 	Gate     *exchange.Gate
 	Metrics  *metrics.Metrics
 	Sessions *dbsession.Store
@@ -106,6 +109,16 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		o.WeChat(&wcfg)
 	}
 	a.WeChat = wechat.New(wcfg)
+	if cfg.MiniProgram() {
+		// The mini program is an app of its own (its own appid and secret)
+		// on the same WeChat API, with a client of its own.
+		mcfg := wcfg
+		mcfg.AppID, mcfg.Secret = cfg.WeChatMiniAppID, cfg.WeChatMiniSecret
+		if cfg.Simulator {
+			mcfg.AppID, mcfg.Secret = a.Sim.MiniAppID(), a.Sim.MiniSecret()
+		}
+		a.MiniWeChat = wechat.New(mcfg)
+	}
 
 	sealer, err := tokencrypt.New(cfg.TokenKeys)
 	if err != nil {
@@ -114,7 +127,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	gcfg := exchange.Config{
 		Instance: cfg.InstanceID, Lease: cfg.ExchangeLease, OwnerTimeout: cfg.ExchangeLease * 2 / 3,
-		Logger: log.With("component", "exchange"), Metrics: a.Metrics, Now: now,
+		Logger: log.With("component", "exchange"), Metrics: a.Metrics, Now: now, AppID: wcfg.AppID,
+	}
+	if a.MiniWeChat != nil {
+		gcfg.Steps = map[string]exchange.Step{exchange.KindMini: exchange.MiniStep{
+			WeChat: a.MiniWeChat, Sealer: sealer, AppID: a.MiniWeChat.AppID(), Logger: log.With("component", "exchange"),
+		}}
 	}
 	if db.URL != "" {
 		// The listener is built here so the gate can ask whether it is live;
@@ -143,6 +161,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	var bearer *dbsession.Bearer
+	if a.MiniWeChat != nil {
+		// The mini program's tokens: sessions of their own kind in the same
+		// table, with the users' idle and absolute expiry.
+		bearer = dbsession.NewBearer(db, dbsession.BearerConfig{
+			Kind: models.SessionMiniProgram, Prefix: "wxm_", Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, Now: now,
+		})
+	}
 	adeps := admin.Deps{Config: cfg, DB: db, WeChat: a.WeChat, Sealer: sealer, Logger: log, Now: now}
 	if o.Admin != nil {
 		o.Admin(&adeps)
@@ -163,7 +189,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		}
 	}
 	h, err := handlers.New(handlers.Deps{
-		Config: cfg, Store: db, Gate: a.Gate, WeChat: a.WeChat, Sessions: a.Sessions,
+		Config: cfg, Store: db, Gate: a.Gate, WeChat: a.WeChat, Sessions: a.Sessions, Bearer: bearer,
 		Metrics: a.Metrics, Logger: log, Simulator: simHandler, Now: now, Admin: adm.Register,
 		Readiness: a.readiness,
 		QR:        qrlogin.New(db, qrlogin.Config{Now: now}),

@@ -25,6 +25,12 @@ type Config struct {
 	WeChatOAuthURL string
 	WeChatAPIURL   string
 	WeChatScope    string
+	// WeChatMiniAppID and WeChatMiniSecret are the mini program's
+	// credentials (WECHAT_MINI_APPID, WECHAT_MINI_SECRET). Unset: the mini
+	// program routes answer 404, except in simulator mode, which uses the
+	// simulator's mini program.
+	WeChatMiniAppID  string
+	WeChatMiniSecret string
 
 	// SessionKeys sign the session cookie; the first signs, all verify (rotation).
 	SessionKeys [][]byte
@@ -76,6 +82,10 @@ type Config struct {
 	// domain can be verified without a reverse-proxy rule.
 	MPVerify []string
 }
+
+// MiniProgram reports whether the mini program routes are served: with
+// WECHAT_MINI_APPID set, or in simulator mode (the simulator's mini program).
+func (c *Config) MiniProgram() bool { return c.WeChatMiniAppID != "" || c.Simulator }
 
 // Production reports whether wxlogin talks to the real WeChat, where every
 // secret must be given rather than generated.
@@ -143,6 +153,8 @@ func Load(env Getenv) (*Config, error) {
 		WeChatOAuthURL:    strings.TrimRight(must("WECHAT_OAUTH_URL", "https://open.weixin.qq.com"), "/"),
 		WeChatAPIURL:      strings.TrimRight(must("WECHAT_API_URL", "https://api.weixin.qq.com"), "/"),
 		WeChatScope:       must("WECHAT_SCOPE", "snsapi_userinfo"),
+		WeChatMiniAppID:   must("WECHAT_MINI_APPID", ""),
+		WeChatMiniSecret:  must("WECHAT_MINI_SECRET", ""),
 		SimDoubleCallback: must("SIM_DOUBLE_CALLBACK", "A"),
 		InstanceID:        must("INSTANCE_ID", ""),
 		LogFormat:         must("LOG_FORMAT", ""),
@@ -203,6 +215,11 @@ func Load(env Getenv) (*Config, error) {
 	}
 	if !c.Simulator && c.WeChatSecret == "" {
 		errs = append(errs, errors.New("WECHAT_SECRET: required when WECHAT_APPID is set"))
+	}
+	if (c.WeChatMiniAppID == "") != (c.WeChatMiniSecret == "") {
+		errs = append(errs, errors.New("WECHAT_MINI_APPID, WECHAT_MINI_SECRET: set both or neither"))
+	} else if c.WeChatMiniAppID != "" && !alnum(c.WeChatMiniAppID) {
+		errs = append(errs, errors.New("WECHAT_MINI_APPID: want letters and digits (wx...)"))
 	}
 	switch c.SimDoubleCallback {
 	case "off", "A", "B":

@@ -164,7 +164,7 @@ func (s *Store) New(r *http.Request, _ string) (*sessions.Session, error) {
 		return sess, err
 	}
 	now := s.cfg.Now().UTC()
-	if now.After(row.ExpiresAt) || now.Sub(row.LastSeenAt) > s.cfg.Idle {
+	if !live(row, now, s.cfg.Idle) {
 		_ = s.repo.DeleteSession(r.Context(), row.IDHash)
 		return sess, nil
 	}

@@ -41,8 +41,11 @@ type Deps struct {
 	Gate     Gate
 	WeChat   *wechat.Client
 	Sessions *dbsession.Store
-	Metrics  *metrics.Metrics
-	Logger   *slog.Logger
+	// Bearer holds the mini program's tokens; nil: no mini program, its
+	// routes answer 404.
+	Bearer  *dbsession.Bearer
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
 	// Simulator, when set, is mounted under /_sim/ (development mode).
 	Simulator http.Handler
 	// Admin registers the admin pages under /admin; nil: none.
@@ -66,6 +69,7 @@ type Handler struct {
 	gate     Gate
 	wx       *wechat.Client
 	sessions *dbsession.Store
+	bearer   *dbsession.Bearer
 	metrics  *metrics.Metrics
 	log      *slog.Logger
 	tmpl     *renderer
@@ -88,7 +92,7 @@ func New(d Deps) (*Handler, error) {
 		d.Now = time.Now
 	}
 	return &Handler{
-		cfg: d.Config, store: d.Store, gate: d.Gate, wx: d.WeChat, sessions: d.Sessions, metrics: d.Metrics,
+		cfg: d.Config, store: d.Store, gate: d.Gate, wx: d.WeChat, sessions: d.Sessions, bearer: d.Bearer, metrics: d.Metrics,
 		log: d.Logger, tmpl: r, sim: d.Simulator, admin: d.Admin, now: d.Now, ready: d.Readiness,
 		qr: d.QR, qrLimits: newQRLimits(d.Now), push: d.Push,
 	}, nil
@@ -127,6 +131,11 @@ func (h *Handler) Router() http.Handler {
 	} else {
 		r.GET("/wechat/notify", h.notifyOff)
 		r.POST("/wechat/notify", h.notifyOff)
+	}
+	if h.bearer != nil {
+		r.POST("/api/miniprogram/login", h.miniLogin)
+		r.GET("/api/me", h.me)
+		r.POST("/api/logout", h.apiLogout)
 	}
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)

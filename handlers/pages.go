@@ -61,6 +61,10 @@ var messages = map[string]*Message{
 
 // errorPage renders one of the message pages with a status and stops the chain.
 func (h *Handler) errorPage(c *gin.Context, status int, page string) {
+	if isAPI(c) {
+		h.apiPage(c, status, page)
+		return
+	}
 	m := *messages[page]
 	if status == http.StatusServiceUnavailable {
 		c.Header("Retry-After", "5")

@@ -27,6 +27,13 @@ type Session struct {
 // TableName pins the table name.
 func (Session) TableName() string { return "sessions" }
 
+// Session kinds (sessions.kind).
+const (
+	SessionUser        = "user"
+	SessionAdmin       = "admin"
+	SessionMiniProgram = "miniprogram" // a mini program's bearer token (dbsession.Bearer)
+)
+
 // sessionColumns are Session's columns in field order, for the queries
 // that scan without GORM (a test keeps them in step with the struct).
 const sessionColumns = "id_hash, kind, user_id, admin_id, data, ip, user_agent, created_at, last_seen_at, expires_at"
