@@ -50,6 +50,19 @@ func Up(ctx context.Context, db *sql.DB, dialect Dialect) (res []*goose.Migratio
 	return res, nil
 }
 
+// UpTo applies pending migrations up to and including version; tests use it
+// to build a database of an older schema and fill it before migrating on.
+func UpTo(ctx context.Context, db *sql.DB, dialect Dialect, version int64) error {
+	p, err := provider(db, dialect)
+	if err != nil {
+		return err
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		return fmt.Errorf("migrate %s to %d: %w", dialect, version, err)
+	}
+	return nil
+}
+
 // Version reports the schema version the database is at and the newest one embedded.
 func Version(ctx context.Context, db *sql.DB, dialect Dialect) (current, target int64, err error) {
 	p, err := provider(db, dialect)
