@@ -46,18 +46,18 @@ type Options struct {
 
 // App is a wired wxlogin instance.
 type App struct {
-	Config   *config.Config
-	DB       *models.DB
-	Sim      *wechatsim.Sim
-	WeChat   *wechat.Client
+	Config *config.Config
+	DB     *models.DB
+	Sim    *wechatsim.Sim
+	WeChat *wechat.Client
 	// MiniWeChat is the mini program's client (jscode2session); nil when no
 	// mini program is configured.
 	MiniWeChat *wechat.Client
-	Gate     *exchange.Gate
-	Metrics  *metrics.Metrics
-	Sessions *dbsession.Store
-	Handler  http.Handler
-	Log      *slog.Logger
+	Gate       *exchange.Gate
+	Metrics    *metrics.Metrics
+	Sessions   *dbsession.Store
+	Handler    http.Handler
+	Log        *slog.Logger
 	// Push receives /wechat/notify; nil without WECHAT_TOKEN.
 	Push *push.Service
 
