@@ -35,6 +35,12 @@ func (w *wiretap) add(vs ...string) {
 	}
 }
 
+func (w *wiretap) has(v string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.secrets[v]
+}
+
 func (w *wiretap) all() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -49,15 +55,16 @@ func newWiretap(t *testing.T, sim http.Handler) (*wiretap, *httptest.Server) {
 	tap := &wiretap{secrets: map[string]bool{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		tap.add(q.Get("secret"), q.Get("code"), q.Get("access_token"), q.Get("refresh_token"))
+		tap.add(q.Get("secret"), q.Get("code"), q.Get("js_code"), q.Get("access_token"), q.Get("refresh_token"))
 		rec := httptest.NewRecorder()
 		sim.ServeHTTP(rec, r)
 		var tok struct {
 			AccessToken  string `json:"access_token"`
 			RefreshToken string `json:"refresh_token"`
+			SessionKey   string `json:"session_key"`
 		}
 		if json.Unmarshal(rec.Body.Bytes(), &tok) == nil {
-			tap.add(tok.AccessToken, tok.RefreshToken)
+			tap.add(tok.AccessToken, tok.RefreshToken, tok.SessionKey)
 		}
 		for k, v := range rec.Header() {
 			w.Header()[k] = v
@@ -76,7 +83,7 @@ func newWiretap(t *testing.T, sim http.Handler) (*wiretap, *httptest.Server) {
 func TestSecretsNeverInLogsOrPages(t *testing.T) {
 	e := newEnv(t)
 	tap, tapSrv := newWiretap(t, e.Sim.Handler())
-	in := e.start("a", map[string]string{"WECHAT_API_URL": tapSrv.URL, "WECHAT_TIMEOUT": "500ms"}, Options{})
+	in := e.start("a", e.miniVars(map[string]string{"WECHAT_API_URL": tapSrv.URL, "WECHAT_TIMEOUT": "500ms"}), Options{})
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -136,6 +143,34 @@ func TestSecretsNeverInLogsOrPages(t *testing.T) {
 			login(t, in, tt.user, tt.scope)
 		})
 	}
+	// The mini program: logins that succeed, fail at WeChat or are
+	// replayed, and the token's use; the session_key crosses the tap.
+	miniTests := []struct {
+		name  string
+		fault wechatsim.Fault
+	}{
+		{"mini login", wechatsim.Fault{}},
+		{"mini -1", wechatsim.Fault{ErrCode: -1, Count: 1}},
+		{"mini 45011", wechatsim.Fault{ErrCode: 45011, Count: 1}},
+		{"mini consumed, answer lost", wechatsim.Fault{HTTPStatus: 502, ConsumeCode: true, Count: 1}},
+	}
+	for _, tt := range miniTests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.Sim.Reset()
+			if tt.fault != (wechatsim.Fault{}) {
+				e.Sim.SetFault("jscode2session", tt.fault)
+			}
+			code := e.miniCode("zhangsan")
+			tap.add(code)
+			for range 2 {
+				a := miniLogin(t, in, code)
+				keep(a.page)
+				if tok := a.str("token"); tok != "" {
+					keep(me(t, in, tok).page)
+				}
+			}
+		})
+	}
 	t.Run("WeChat unreachable", func(t *testing.T) {
 		e.Sim.Reset()
 		login(t, down, "zhangsan", "snsapi_userinfo")
@@ -165,7 +200,21 @@ func TestSecretsNeverInLogsOrPages(t *testing.T) {
 		}
 	}
 
-	secrets := append(tap.all(), e.Sim.Secret(), testTokenKey, testSessionKey)
+	// Session keys as stored, decrypted: sealed, and the ones the tap saw.
+	var keys []struct {
+		OpenID string `gorm:"column:openid"`
+		Enc    []byte `gorm:"column:session_key_enc"`
+	}
+	if err := in.App.DB.Gorm.Raw("SELECT openid, session_key_enc FROM identities WHERE app = 'mini'").Scan(&keys).Error; err != nil || len(keys) == 0 {
+		t.Fatalf("mini identities: %d rows (%v)", len(keys), err)
+	}
+	for _, k := range keys {
+		pt, err := sealer.Open(k.Enc, []byte("mini:"+k.OpenID))
+		if err != nil || len(pt) < 8 || !tap.has(string(pt)) {
+			t.Fatalf("the stored session_key does not open to the one WeChat gave (%v)", err)
+		}
+	}
+	secrets := append(tap.all(), e.Sim.Secret(), e.Sim.MiniSecret(), testTokenKey, testSessionKey)
 	if len(secrets) < 20 {
 		t.Fatalf("only %d secrets collected: the wiretap is not seeing the traffic", len(secrets))
 	}
