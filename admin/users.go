@@ -20,6 +20,7 @@ const maxSearch = 100
 
 type usersData struct {
 	Query string
+	App   string // "", "oa" or "mini"
 	Users []models.UserRow
 	Pager pager
 }
@@ -27,24 +28,28 @@ type usersData struct {
 // users lists and searches users (nickname, openid or unionid contains the
 // text), newest first, a bounded page at a time.
 func (a *Admin) users(c *gin.Context) {
-	q, ok := strictQuery(c, "q", "page", "size")
+	q, ok := strictQuery(c, "q", "app", "page", "size")
 	if !ok {
 		a.fail(c, http.StatusBadRequest, msgBadRequest)
 		return
 	}
 	page, size, ok := pageParams(q)
 	text := strings.TrimSpace(q.Get("q"))
-	if !ok || len([]rune(text)) > maxSearch {
+	app := q.Get("app")
+	if !ok || len([]rune(text)) > maxSearch || (app != "" && app != models.AppOA && app != models.AppMini) {
 		a.fail(c, http.StatusBadRequest, msgBadRequest)
 		return
 	}
 	q.Set("q", text)
-	rows, total, err := a.db.SearchUsers(c.Request.Context(), text, (page-1)*size, size, a.now())
+	if app == "" {
+		q.Del("app")
+	}
+	rows, total, err := a.db.SearchUsersIn(c.Request.Context(), text, app, (page-1)*size, size, a.now())
 	if err != nil {
 		a.unavailable(c, err)
 		return
 	}
-	d := usersData{Query: text, Users: rows, Pager: newPager("/admin/users", q, page, size, total, len(rows))}
+	d := usersData{Query: text, App: app, Users: rows, Pager: newPager("/admin/users", q, page, size, total, len(rows))}
 	a.render(c, http.StatusOK, "users", pageData{Title: "用户", Nav: "users", Data: d})
 }
 
@@ -53,6 +58,7 @@ type userData struct {
 	Logins     []models.ExchangeRow
 	LoginTotal int64
 	Sessions   []models.Session
+	Identities []models.Identity
 	Privileges string
 	// Follow and Taps come from WeChat's pushes (/wechat/notify).
 	Follow models.FollowStatus
@@ -82,7 +88,12 @@ func (a *Admin) user(c *gin.Context) {
 		a.unavailable(c, err)
 		return
 	}
-	d := userData{User: u, Logins: logins, LoginTotal: total, Sessions: sess}
+	idents, err := a.db.UserIdentities(ctx, u.ID)
+	if err != nil {
+		a.unavailable(c, err)
+		return
+	}
+	d := userData{User: u, Logins: logins, LoginTotal: total, Sessions: sess, Identities: idents}
 	if d.Follow, err = a.db.FollowOf(ctx, u.OpenID); err != nil {
 		a.unavailable(c, err)
 		return

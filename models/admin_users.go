@@ -21,6 +21,9 @@ type UserRow struct {
 	LastLoginAt  *time.Time `gorm:"column:last_login_at"`
 	LoginCount   int        `gorm:"column:login_count"`
 	LiveSessions int64      `gorm:"column:live_sessions"`
+	// The apps the user has identities in.
+	InOA   bool `gorm:"column:in_oa"`
+	InMini bool `gorm:"column:in_mini"`
 }
 
 // EscapeLike makes s match itself literally inside a LIKE pattern that uses
@@ -34,13 +37,24 @@ func EscapeLike(s string) string {
 // text is a bound parameter with its wildcards escaped; the page is two
 // statements whatever its size (no query per row).
 func (db *DB) SearchUsers(ctx context.Context, q string, offset, limit int, now time.Time) ([]UserRow, int64, error) {
+	return db.SearchUsersIn(ctx, q, "", offset, limit, now)
+}
+
+// SearchUsersIn is SearchUsers restricted to the users with an identity in
+// app (AppOA, AppMini; "" for all). The text also matches the openids of
+// every identity (a mini program openid finds its person).
+func (db *DB) SearchUsersIn(ctx context.Context, q, app string, offset, limit int, now time.Time) ([]UserRow, int64, error) {
 	base := func() *gorm.DB {
 		tx := db.Gorm.WithContext(ctx).Table("users")
 		if q != "" {
 			pat := "%" + EscapeLike(q) + "%"
 			lower := "%" + EscapeLike(strings.ToLower(q)) + "%"
-			tx = tx.Where(`LOWER(users.nickname) LIKE ? ESCAPE '\' OR users.openid LIKE ? ESCAPE '\' OR users.unionid LIKE ? ESCAPE '\'`,
-				lower, pat, pat)
+			tx = tx.Where(`LOWER(users.nickname) LIKE ? ESCAPE '\' OR users.openid LIKE ? ESCAPE '\' OR users.unionid LIKE ? ESCAPE '\'
+			    OR EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id AND i.openid LIKE ? ESCAPE '\')`,
+				lower, pat, pat, pat)
+		}
+		if app != "" {
+			tx = tx.Where(`EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id AND i.app = ?)`, app)
 		}
 		return tx
 	}
@@ -51,7 +65,9 @@ func (db *DB) SearchUsers(ctx context.Context, q string, offset, limit int, now 
 	var rows []UserRow
 	err := base().Select(`users.id, users.openid, users.unionid, users.nickname, users.avatar_url, users.disabled,
 	        users.created_at, users.last_login_at, users.login_count,
-	        (SELECT COUNT(*) FROM sessions s WHERE s.user_id = users.id AND s.expires_at > ?) AS live_sessions`, now.UTC()).
+	        (SELECT COUNT(*) FROM sessions s WHERE s.user_id = users.id AND s.expires_at > ?) AS live_sessions,
+	        EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id AND i.app = ?) AS in_oa,
+	        EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id AND i.app = ?) AS in_mini`, now.UTC(), AppOA, AppMini).
 		Order("users.id DESC").Offset(offset).Limit(limit).Scan(&rows).Error
 	return rows, total, err
 }
