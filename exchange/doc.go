@@ -44,6 +44,21 @@
 // claim within JoinWindow (30 s) of the state's exchange; a renewed id is
 // worthless after that (TestRenewedBrowserIDCannotJoinLater).
 //
+// # Kinds of code
+//
+// The gate exchanges two kinds of code through the same claim, wait, fence
+// and takeover; per kind differ only the WeChat step (Step, called by the
+// owner: the web code exchange plus userinfo, or the mini program's
+// jscode2session) and what binds a request to a code. A web code is bound
+// to its state and browser session (above). A mini program's js_code has
+// neither: its hash (namespaced, SHA-256 of "mini:" + code) is also its
+// state, its browser is a constant, and every request presenting the code
+// may claim it or wait for its result — only within CodeLifetime (5
+// minutes, the row's age on the database's clock); a replay after that is
+// ErrExpired, with no WeChat call (TestMiniCodeReplayAfterLifetimeIsRefused).
+// The code is the secret: the gate hands its result only to requests that
+// could have exchanged it themselves while WeChat would still take it.
+//
 // # Fencing and clocks
 //
 // A claim is fenced by (owner, attempt): the owner is the instance name plus
