@@ -19,7 +19,7 @@ func (s *Sim) follower(key string) *simUser {
 	}
 	r := region{Province: "广东", City: "深圳", Country: "中国"}
 	return &simUser{
-		User: User{Key: key, OpenID: openID(s.o.AppID, key), UnionID: unionID(key), Nickname: "粉丝" + n,
+		User: User{Key: key, OpenID: openID(s.o.AppID, key), MiniOpenID: openID(s.o.MiniAppID, key), UnionID: unionID(key), Nickname: "粉丝" + n,
 			Sex: 1 + len(n)%2, Province: r.Province, City: r.City, Country: r.Country, Privilege: []string{}, Follower: true},
 		regions: map[string]region{langCN: r, langTW: {"廣東", "深圳", "中國"}, langEN: {"Guangdong", "Shenzhen", "China"}},
 	}

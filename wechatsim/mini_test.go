@@ -77,6 +77,11 @@ func TestJSCode2Session(t *testing.T) {
 	if got := errcode(mini(old)); got != 42003 {
 		t.Fatalf("expired code: errcode %d", got)
 	}
+	// A synthetic follower (load tests) has a mini program openid of its own.
+	if m := mini(wxLogin(t, e, "follower-42")); errcode(m) != 0 || m["openid"] == "" || m["openid"] == e.api(t, "/sns/oauth2/access_token?"+url.Values{
+		"appid": {e.sim.AppID()}, "secret": {e.sim.Secret()}, "code": {mustCode(t, e, "follower-42", "snsapi_base")}, "grant_type": {"authorization_code"}}.Encode())["openid"] {
+		t.Fatalf("follower: %v", m)
+	}
 	// No unionid for the person without one.
 	if m := mini(wxLogin(t, e, "nounion")); m["unionid"] != nil || m["openid"] != e.user(t, "nounion").MiniOpenID {
 		t.Fatalf("nounion %v", m)
