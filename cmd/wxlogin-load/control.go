@@ -24,6 +24,8 @@ type simStats struct {
 	CodesIssued                int `json:"codes_issued"`
 	CodesExchangedMoreThanOnce int `json:"codes_exchanged_more_than_once"`
 	UserInfoCalls              int `json:"userinfo_calls"`
+	// ByEndpoint counts calls per endpoint ("jscode2session" in mini mode).
+	ByEndpoint map[string]int `json:"by_endpoint"`
 }
 
 func (c *control) simStats(ctx context.Context) (simStats, error) {

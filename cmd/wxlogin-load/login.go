@@ -66,6 +66,7 @@ type browser struct {
 	dialer *net.Dialer
 	jar    *cookiejar.Jar
 	client *http.Client
+	hdr    map[string]string // extra headers of the next api call (mini mode)
 }
 
 func newBrowser(cfg *config, tr *http.Transport, dialer *net.Dialer) *browser {

@@ -104,6 +104,7 @@ type config struct {
 	timeout     time.Duration
 	allowRemote bool
 	progress    time.Duration
+	mode        string // web or mini
 }
 
 // followers selects the simulator's synthetic followers: each login is a
@@ -131,6 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		timeout = fs.Duration("timeout", 30*time.Second, "timeout of each HTTP request")
 		remote  = fs.Bool("allow-remote", false, "allow non-loopback URLs (never point a storm at a server you do not own)")
 		prog    = fs.Duration("progress", time.Second, "interval of the progress line on stderr (0: none)")
+		mode    = fs.String("mode", "web", "web (the Official Account's login in the browser) or mini (the mini program's: wx.login, POST /api/miniprogram/login; -dup sends a code twice, to two -url)")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: wxlogin-load [flags]\n       wxlogin-load report -h\n\nflags:\n")
@@ -145,7 +147,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	cfg := &config{
 		browsers: *c, duration: *d, logins: *n, warmup: *warmup, latency: *latency, dup: *dup,
 		variant: strings.ToUpper(*variant), abortAfter: *abort, scope: *scope, ramp: *ramp, jsonPath: *jsonOut,
-		timeout: *timeout, allowRemote: *remote, progress: *prog,
+		timeout: *timeout, allowRemote: *remote, progress: *prog, mode: *mode,
 	}
 	if cfg.variant == "MIX" {
 		cfg.variant = "mix"
@@ -204,6 +206,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-users: at least one test user")
 	case cfg.timeout <= 0:
 		return nil, errors.New("-timeout must be positive")
+	case cfg.mode != "web" && cfg.mode != "mini":
+		return nil, errors.New("-mode: want web or mini")
 	}
 	return cfg, nil
 }

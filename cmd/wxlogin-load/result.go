@@ -87,6 +87,7 @@ type Settings struct {
 	Ramp           string   `json:"ramp"`
 	Users          []string `json:"users"`
 	RequestTimeout string   `json:"request_timeout"`
+	Mode           string   `json:"mode,omitempty"` // "mini" for the mini program's login
 }
 
 // Dist summarises durations in milliseconds.
@@ -216,6 +217,9 @@ func (c *collector) result(cfg *config, start, end time.Time) *Result {
 		AbortAfterMS: ms(cfg.abortAfter), Scope: cfg.scope, Ramp: cfg.ramp.String(), Users: cfg.users,
 		RequestTimeout: cfg.timeout.String(),
 	}
+	if cfg.mode == "mini" {
+		r.Settings.Mode = "mini"
+	}
 	if cfg.latency < 0 {
 		r.Settings.LatencyMS = -1
 	}
@@ -282,7 +286,7 @@ func (c *collector) result(cfg *config, start, end time.Time) *Result {
 	r.DuplicateAfterOwner.CrossInstance = dist(afterCross)
 
 	r.WeChatCallsPerLogin = 1
-	if userinfo >= base {
+	if userinfo >= base && cfg.mode != "mini" {
 		r.WeChatCallsPerLogin = 2
 	}
 	if cfg.latency >= 0 {

@@ -103,7 +103,12 @@ func storm(ctx context.Context, cfg *config, stderr io.Writer) (*Result, error) 
 						p.variant = []string{"A", "B"}[rnd.IntN(2)]
 					}
 				}
-				s := newBrowser(cfg, tr, dialer).login(ctx, p)
+				var s sample
+				if cfg.mode == "mini" {
+					s = newBrowser(cfg, tr, dialer).miniLogin(ctx, p)
+				} else {
+					s = newBrowser(cfg, tr, dialer).login(ctx, p)
+				}
 				col.add(s)
 				if !s.OK {
 					// A person whose login failed does not retry within
@@ -132,6 +137,10 @@ func storm(ctx context.Context, cfg *config, stderr io.Writer) (*Result, error) 
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ruAfter)
 
 	res := col.result(cfg, start, end)
+	if cfg.mode == "mini" {
+		// A mini program code is exchanged with jscode2session.
+		simBefore.Exchanges, simAfter.Exchanges = simBefore.ByEndpoint["jscode2session"], simAfter.ByEndpoint["jscode2session"]
+	}
 	res.Exchanges = exchangeReport(simBefore, simAfter, col.reachedCallback(), col.codesPresented())
 	res.Server = serverReport(metBefore, metAfter)
 	res.HTTP5xx.Server = res.Server.HTTP5xx

@@ -40,6 +40,7 @@ func newWorld(t *testing.T, n int) *world {
 			"DATABASE_URL": db, "BASE_URL": base, "WECHAT_APPID": sim.AppID(), "WECHAT_SECRET": sim.Secret(),
 			"WECHAT_OAUTH_URL": simSrv.URL, "WECHAT_API_URL": simSrv.URL, "INSTANCE_ID": "load" + string(rune('a'+i)),
 			"SESSION_KEYS": strings.Repeat("01", 32), "TOKEN_KEY": strings.Repeat("02", 32), "DATA_DIR": t.TempDir(),
+			"WECHAT_MINI_APPID": sim.MiniAppID(), "WECHAT_MINI_SECRET": sim.MiniSecret(),
 		}
 		cfg, err := wxconfig.Load(func(k string) string { return vars[k] })
 		if err != nil {
@@ -138,6 +139,27 @@ func TestStormOverTwoInstancesCrossesThem(t *testing.T) {
 	}
 	if !res.Exchanges.ExactlyOnce {
 		t.Fatalf("exchanges %+v", res.Exchanges)
+	}
+}
+
+// Mini program mode over two instances: every code sent twice, to both,
+// is exchanged with jscode2session once, and both requests log the same
+// person in.
+func TestMiniStormExchangesEveryCodeOnce(t *testing.T) {
+	w := newWorld(t, 2)
+	res := w.storm(t, "-mode", "mini", "-c", "4", "-n", "24", "-dup", "0.5", "-latency", "30ms")
+	if res.Logins.Failed != 0 || res.Logins.OK != 24 || res.HTTP5xx.Browser != 0 {
+		t.Fatalf("logins ok %d failed %d: %v", res.Logins.OK, res.Logins.Failed, res.Logins.FailedByReason)
+	}
+	st := w.sim.Stats()
+	if !res.Exchanges.ExactlyOnce || res.Exchanges.PerCode != 1 || st.ByEndpoint["jscode2session"] != 24 || st.CodesExchangedMoreThanOnce != 0 {
+		t.Fatalf("exchanges %+v, simulator %+v", res.Exchanges, st)
+	}
+	if res.DuplicateAfterOwner.All.N != res.Logins.Duplicated || res.Logins.Duplicated == 0 || res.DuplicateAfterOwner.CrossInstance.N == 0 {
+		t.Fatalf("%d doubled, after-owner %+v", res.Logins.Duplicated, res.DuplicateAfterOwner)
+	}
+	if res.Settings.Mode != "mini" || res.WeChatCallsPerLogin != 1 {
+		t.Fatalf("settings %+v, calls per login %d", res.Settings, res.WeChatCallsPerLogin)
 	}
 }
 
