@@ -45,6 +45,12 @@ func run() error {
 	publicURL := flag.String("public-url", os.Getenv("SIM_PUBLIC_URL"), "the simulator's URL as browsers see it")
 	appid := flag.String("appid", os.Getenv("WECHAT_APPID"), "appid to accept")
 	flag.StringVar(&secret, "secret", secret, "app secret to accept")
+	miniSecret, err := envSecret("WECHAT_MINI_SECRET")
+	if err != nil {
+		return err
+	}
+	miniAppID := flag.String("mini-appid", os.Getenv("WECHAT_MINI_APPID"), "the mini program's appid to accept at jscode2session (default "+wechatsim.DefaultMiniAppID+")")
+	flag.StringVar(&miniSecret, "mini-secret", miniSecret, "the mini program's secret to accept")
 	double := flag.String("double-callback", envOr("SIM_DOUBLE_CALLBACK", "off"), "consent page default: off, A or B")
 	debug := flag.Bool("debug", os.Getenv("SIM_DEBUG") == "1", "log every API call")
 	flag.Parse()
@@ -63,6 +69,8 @@ func run() error {
 	sim := wechatsim.New(wechatsim.Options{
 		AppID:          *appid,
 		Secret:         secret,
+		MiniAppID:      *miniAppID,
+		MiniSecret:     miniSecret,
 		PublicURL:      *publicURL,
 		DoubleCallback: *double,
 		Logger:         log,
@@ -84,7 +92,7 @@ func run() error {
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("wechat-sim listening", "addr", *listen, "appid", sim.AppID(), "public_url", *publicURL)
+	log.Info("wechat-sim listening", "addr", *listen, "appid", sim.AppID(), "mini_appid", sim.MiniAppID(), "public_url", *publicURL)
 
 	select {
 	case err := <-errc:
