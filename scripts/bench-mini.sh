@@ -15,7 +15,12 @@ bin=$work/bin
 APPID=wxbench000000000001
 SECRET=benchsecret0000000000000000000001
 pids=()
-trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -n "${MB_KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
 port=$(free_port); SIM=http://127.0.0.1:$port
 GOGC=400 WECHAT_APPID=$APPID WECHAT_SECRET=$SECRET $bin/wechat-sim -listen 127.0.0.1:$port >$work/sim.log 2>&1 &
 pids+=($!)
