@@ -162,3 +162,28 @@ func (db *DB) recordMiniLogin(ctx context.Context, l Login) (id int64, disabled 
 	}
 	return id, disabled, err
 }
+
+// SealedSessionKey is one mini program identity's sealed session_key, for
+// the TOKEN_KEY rotation.
+type SealedSessionKey struct {
+	ID     int64  `gorm:"column:id"`
+	OpenID string `gorm:"column:openid"`
+	Enc    []byte `gorm:"column:session_key_enc"`
+}
+
+// SealedSessionKeysAfter returns up to limit identities holding a sealed
+// session_key whose id is greater than afterID, by id.
+func (db *DB) SealedSessionKeysAfter(ctx context.Context, afterID int64, limit int) ([]SealedSessionKey, error) {
+	var out []SealedSessionKey
+	err := db.Gorm.WithContext(ctx).Raw(`SELECT id, openid, session_key_enc FROM identities
+	  WHERE id > ? AND session_key_enc IS NOT NULL AND length(session_key_enc) > 0 ORDER BY id LIMIT ?`, afterID, limit).Scan(&out).Error
+	return out, err
+}
+
+// ResealSessionKey stores a re-sealed session_key for old.ID if the row still
+// holds old's ciphertext (a login meanwhile stored a fresh one, sealed with
+// the newest key already), and reports whether it did.
+func (db *DB) ResealSessionKey(ctx context.Context, old SealedSessionKey, enc []byte) (bool, error) {
+	res := db.Gorm.WithContext(ctx).Exec(`UPDATE identities SET session_key_enc = ? WHERE id = ? AND session_key_enc = ?`, enc, old.ID, old.Enc)
+	return res.RowsAffected == 1, res.Error
+}

@@ -76,12 +76,60 @@ func rotateTokenKey(ctx context.Context, cfg *config.Config, stdout, stderr io.W
 	}
 	fmt.Fprintf(stdout, "users with tokens: %d; re-sealed with the newest key: %d; already on it: %d; changed by a login meanwhile: %d; unreadable: %d\n",
 		users, resealed, current, changed, unreadable)
+	lost, err := rotateSessionKeys(ctx, db, sealer, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "wxlogin rotate-token-key: %v\n", err)
+		return 1
+	}
+	unreadable += lost
 	if unreadable > 0 {
 		fmt.Fprintln(stderr, "wxlogin rotate-token-key: some tokens were sealed with a key that is not in TOKEN_KEY (or are damaged); "+
 			"add that key back after the newest one and run again, or leave them: those users get new tokens at their next login")
 		return 1
 	}
 	return 0
+}
+
+// rotateSessionKeys re-seals the mini program's session keys the same way
+// (bound to "mini:" + the identity's openid) and returns how many could not
+// be opened; those are left as they are and renewed by the next login.
+func rotateSessionKeys(ctx context.Context, db *models.DB, sealer *tokencrypt.Sealer, stdout, stderr io.Writer) (int, error) {
+	var keys, resealed, current, changed, unreadable int
+	for after := int64(0); ; {
+		batch, err := db.SealedSessionKeysAfter(ctx, after, rotateBatch)
+		if err != nil {
+			return 0, fmt.Errorf("reading identities: %w", err)
+		}
+		if len(batch) == 0 {
+			break
+		}
+		for _, row := range batch {
+			after = row.ID
+			keys++
+			if !sealer.NeedsReseal(row.Enc) {
+				current++
+				continue
+			}
+			enc, err := reseal(sealer, row.Enc, "mini:"+row.OpenID)
+			if err != nil {
+				fmt.Fprintf(stderr, "identity %d: %v\n", row.ID, err)
+				unreadable++
+				continue
+			}
+			ok, err := db.ResealSessionKey(ctx, row, enc)
+			if err != nil {
+				return 0, fmt.Errorf("identity %d: %w", row.ID, err)
+			}
+			if ok {
+				resealed++
+			} else {
+				changed++
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "mini program session keys: %d; re-sealed: %d; already on the newest key: %d; changed by a login meanwhile: %d; unreadable: %d\n",
+		keys, resealed, current, changed, unreadable)
+	return unreadable, nil
 }
 
 // reseal opens a value sealed with an older key and seals it with the

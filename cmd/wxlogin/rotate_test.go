@@ -152,3 +152,47 @@ func TestRotateTokenKeySQLite(t *testing.T) {
 		t.Fatalf("after rotation: %q %v (refresh %v)", pt, err, u.RefreshTokenEnc)
 	}
 }
+
+// The rotation re-seals the mini program's session keys too, still bound
+// to their identity; a key of an unknown TOKEN_KEY is reported and kept.
+func TestRotateTokenKeyResealsSessionKeys(t *testing.T) {
+	url := adminEnv(t)
+	ctx := context.Background()
+	oldKey, newKey, lostKey := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32), bytes.Repeat([]byte{3}, 32)
+	db, err := models.Open(ctx, url, "", models.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	seal := func(key []byte, openid string) []byte {
+		s, err := tokencrypt.New([][]byte{key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct, _ := s.Seal([]byte("SK-"+openid), []byte("mini:"+openid))
+		return ct
+	}
+	for openid, key := range map[string][]byte{"m-old": oldKey, "m-new": newKey, "m-lost": lostKey} {
+		l := models.Login{App: models.AppMini, OpenID: openid, SessionKeyEnc: seal(key, openid), At: time.Now()}
+		if _, _, err := db.RecordLogin(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("TOKEN_KEY", hex.EncodeToString(newKey)+","+hex.EncodeToString(oldKey))
+	code, out, errOut := runCmd("", "rotate-token-key")
+	if code != 1 || !strings.Contains(out, "mini program session keys: 3; re-sealed: 1; already on the newest key: 1;") ||
+		!strings.Contains(out, "; unreadable: 1\n") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	keys, err := db.SealedSessionKeysAfter(ctx, 0, 10)
+	if err != nil || len(keys) != 3 {
+		t.Fatalf("%d keys, %v", len(keys), err)
+	}
+	newOnly, _ := tokencrypt.New([][]byte{newKey})
+	for _, k := range keys {
+		pt, err := newOnly.Open(k.Enc, []byte("mini:"+k.OpenID))
+		if (err == nil) == (k.OpenID == "m-lost") || (err == nil && string(pt) != "SK-"+k.OpenID) {
+			t.Fatalf("%s: opens with the new key alone: %v", k.OpenID, err)
+		}
+	}
+}
