@@ -103,6 +103,8 @@ type pushStats struct {
 	success    atomic.Int64
 	failed     atomic.Int64 // non-200, not `success`, or no answer
 	late       atomic.Int64 // pushes started behind schedule (in-flight limit)
+	retried    atomic.Int64 // WeChat-style retries after no delivery succeeded
+	lost       atomic.Int64 // pushes never answered success in 4 attempts
 }
 
 func pushCmd(args []string, stdout, stderr io.Writer) int {
@@ -160,7 +162,17 @@ func pushCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	// A delivery this tool gave up on (timeout) may still be finishing on
+	// the server: read the counters until they stop moving.
 	after, err := scrapeOK(ctx, client, c.urls)
+	for i := 0; i < 20 && err == nil; i++ {
+		time.Sleep(500 * time.Millisecond)
+		var again okCounts
+		if again, err = scrapeOK(ctx, client, c.urls); err == nil && again == after {
+			break
+		}
+		after = again
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "wxlogin-load push: reading /metrics: %v\n", err)
 		return 1
@@ -171,17 +183,18 @@ func pushCmd(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "pushes %d in %s (%.0f/s), deliveries %d, answered success %d, failed %d, started late %d\n",
 		st.sent.Load(), elapsed.Round(time.Millisecond), float64(st.sent.Load())/elapsed.Seconds(), st.deliveries.Load(),
 		st.success.Load(), st.failed.Load(), st.late.Load())
-	fmt.Fprintf(stdout, "handled (result=ok, all instances) %d, duplicates absorbed %d\n", handled, dups)
+	fmt.Fprintf(stdout, "handled (result=ok, all instances) %d, duplicates absorbed %d, retries after failures %d, never answered success %d\n",
+		handled, dups, st.retried.Load(), st.lost.Load())
 	fmt.Fprintf(stdout, "answer time p50 %s  p90 %s  p99 %s  max %s\n", quantile(st.latencies, 0.5), quantile(st.latencies, 0.9),
 		quantile(st.latencies, 0.99), quantile(st.latencies, 1))
 	var problems []string
-	if st.failed.Load() > 0 {
-		problems = append(problems, fmt.Sprintf("%d deliveries not answered success", st.failed.Load()))
+	if st.lost.Load() > 0 {
+		problems = append(problems, fmt.Sprintf("%d pushes never answered success (WeChat gives up)", st.lost.Load()))
 	}
 	if handled != st.sent.Load() {
 		problems = append(problems, fmt.Sprintf("%d pushes handled for %d sent", handled, st.sent.Load()))
 	}
-	if handled+dups != st.success.Load() {
+	if handled+dups < st.success.Load() {
 		problems = append(problems, fmt.Sprintf("ok+duplicate %d for %d successful deliveries", handled+dups, st.success.Load()))
 	}
 	if len(problems) > 0 {
@@ -212,21 +225,31 @@ func onePush(ctx context.Context, client *http.Client, c *pushConfig, ci *msgcry
 	concurrent := retried && frac(n*104729, c.concurrent)
 	first := c.urls[n%len(c.urls)]
 	other := c.urls[(n+1)%len(c.urls)]
+	var okFirst, okOther bool
 	if concurrent {
 		var wg sync.WaitGroup
 		wg.Add(2)
-		go func() { defer wg.Done(); deliverPush(ctx, client, c, ci, st, first, msg) }()
-		go func() { defer wg.Done(); deliverPush(ctx, client, c, ci, st, other, msg) }()
+		go func() { defer wg.Done(); okFirst = deliverPush(ctx, client, c, ci, st, first, msg) }()
+		go func() { defer wg.Done(); okOther = deliverPush(ctx, client, c, ci, st, other, msg) }()
 		wg.Wait()
-		return
+	} else {
+		okFirst = deliverPush(ctx, client, c, ci, st, first, msg)
+		if retried {
+			okOther = deliverPush(ctx, client, c, ci, st, other, msg)
+		}
 	}
-	deliverPush(ctx, client, c, ci, st, first, msg)
-	if retried {
-		deliverPush(ctx, client, c, ci, st, other, msg)
+	// WeChat's own retries: a push none of whose deliveries was answered
+	// `success` is sent again, up to 3 times, alternating instances.
+	for i := 0; i < 3 && !okFirst && !okOther; i++ {
+		st.retried.Add(1)
+		okFirst = deliverPush(ctx, client, c, ci, st, c.urls[(n+i)%len(c.urls)], msg)
+	}
+	if !okFirst && !okOther {
+		st.lost.Add(1)
 	}
 }
 
-func deliverPush(ctx context.Context, client *http.Client, c *pushConfig, ci *msgcrypt.Cipher, st *pushStats, base *url.URL, msg string) {
+func deliverPush(ctx context.Context, client *http.Client, c *pushConfig, ci *msgcrypt.Cipher, st *pushStats, base *url.URL, msg string) bool {
 	st.deliveries.Add(1)
 	nb := make([]byte, 8)
 	_, _ = rand.Read(nb)
@@ -238,7 +261,7 @@ func deliverPush(ctx context.Context, client *http.Client, c *pushConfig, ci *ms
 		enc, err := ci.Encrypt([]byte(msg))
 		if err != nil {
 			st.failed.Add(1)
-			return
+			return false
 		}
 		q.Set("encrypt_type", "aes")
 		q.Set("msg_signature", msgcrypt.Signature(c.token, ts, nonce, enc))
@@ -247,14 +270,14 @@ func deliverPush(ctx context.Context, client *http.Client, c *pushConfig, ci *ms
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base.String()+"/wechat/notify?"+q.Encode(), strings.NewReader(body))
 	if err != nil {
 		st.failed.Add(1)
-		return
+		return false
 	}
 	req.Header.Set("Content-Type", "text/xml")
 	t0 := time.Now()
 	res, err := client.Do(req)
 	if err != nil {
 		st.failed.Add(1)
-		return
+		return false
 	}
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 64))
 	res.Body.Close()
@@ -264,9 +287,10 @@ func deliverPush(ctx context.Context, client *http.Client, c *pushConfig, ci *ms
 	st.mu.Unlock()
 	if res.StatusCode == http.StatusOK && strings.TrimSpace(string(b)) == "success" {
 		st.success.Add(1)
-	} else {
-		st.failed.Add(1)
+		return true
 	}
+	st.failed.Add(1)
+	return false
 }
 
 type okCounts struct{ ok, dup int64 }
