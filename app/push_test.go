@@ -252,6 +252,11 @@ func TestPushHandledOnceAcrossInstances(t *testing.T) {
 	if users != 1 {
 		t.Errorf("%d follower rows for oOnce, want 1 (followed, no invented nickname)", users)
 	}
+	var identities int
+	_ = a.App.DB.SQL.QueryRow(`SELECT COUNT(*) FROM identities WHERE app = 'oa' AND openid = 'oOnce' AND login_count = 0`).Scan(&identities)
+	if identities != 1 {
+		t.Errorf("%d Official Account identities for the new follower, want 1 (not logged in yet)", identities)
+	}
 	// Handled once: exactly one "ok" across both instances per push.
 	if got := countMetric(scrape(t, a), `wxlogin_pushes_total{reason="",result="ok"}`) + countMetric(scrape(t, b), `wxlogin_pushes_total{reason="",result="ok"}`); got != 2 {
 		t.Errorf("pushes handled (result ok) = %d across both instances, want 2", got)
@@ -334,5 +339,32 @@ func TestPurgeOncePushes(t *testing.T) {
 	db.Raw(`SELECT nonce_key FROM push_nonces`).Scan(&nonces)
 	if strings.Join(pushes, ",") != "new" || strings.Join(nonces, ",") != "new" {
 		t.Errorf("after housekeeping: pushes %v, nonces %v; want only the new ones", pushes, nonces)
+	}
+}
+
+// TestFollowerLogsInLater: a person first known from a subscribe push logs
+// in later; the login finds the follower's row (one user, one identity) and
+// the follow status stays.
+func TestFollowerLogsInLater(t *testing.T) {
+	e := newEnv(t)
+	in := e.start("a", pushVars(false), Options{})
+	openid := ""
+	for _, u := range e.Sim.Users() {
+		if u.Key == "zhangsan" {
+			openid = u.OpenID
+		}
+	}
+	if st, _ := postPush(t, in, signedQuery(testPushToken, time.Now()), strings.NewReader(eventXML(openid, time.Now(), "subscribe", ""))); st != http.StatusOK {
+		t.Fatalf("subscribe: %d", st)
+	}
+	if p := e.login(newBrowser(t), in, "zhangsan"); p.Status != http.StatusFound {
+		t.Fatalf("login: %d", p.Status)
+	}
+	var users, identities, logins int
+	db := in.App.DB.SQL
+	_ = db.QueryRow(`SELECT COUNT(*) FROM users WHERE openid = $1 AND followed AND nickname <> ''`, openid).Scan(&users)
+	_ = db.QueryRow(`SELECT COUNT(*), COALESCE(SUM(login_count), 0) FROM identities WHERE openid = $1`, openid).Scan(&identities, &logins)
+	if users != 1 || identities != 1 || logins != 1 {
+		t.Errorf("after the login: %d users (followed, with the nickname), %d identities with %d logins; want 1, 1, 1", users, identities, logins)
 	}
 }

@@ -105,9 +105,19 @@ func (db *DB) StorePush(ctx context.Context, d Delivery, p *Push) (duplicate boo
 // ordered; the one stored last wins, arrival order being the best guess.
 // A retry never counts here: only a push's first delivery is applied.
 func applyFollow(tx *gorm.DB, openid string, follow bool, at, now time.Time) error {
-	if err := tx.Exec(`INSERT INTO users (openid, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT (openid) DO NOTHING`,
-		openid, now, now).Error; err != nil {
-		return err
+	res := tx.Exec(`INSERT INTO users (openid, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT (openid) DO NOTHING`,
+		openid, now, now)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 1 {
+		// Its Official Account identity, not logged in yet (login_count 0);
+		// a later web login finds the user by openid and counts itself there.
+		if err := tx.Exec(`INSERT INTO identities (user_id, app, openid, linked_by, created_at, login_count)
+			SELECT id, 'oa', openid, 'first', ?, 0 FROM users WHERE openid = ?
+			ON CONFLICT (app, openid) DO NOTHING`, now, openid).Error; err != nil {
+			return err
+		}
 	}
 	if follow {
 		return tx.Exec(`UPDATE users SET followed = ?, follow_changed_at = ?, followed_at = ?, updated_at = ?
