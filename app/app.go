@@ -200,10 +200,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Handler = h.Router()
-	if a.Sim != nil && a.Push != nil && o.Sim == nil {
+	if a.Sim != nil && a.Push != nil {
 		// The built-in simulator pushes to this instance in-process, with
 		// the generated (or configured) Token and key, so `make run` shows
-		// follows and menu taps out of the box. Tests configure their own.
+		// follows and menu taps out of the box.
 		mode := wechatsim.PushPlaintext
 		if cfg.PushAESKey != "" {
 			mode = wechatsim.PushSafe
