@@ -3,8 +3,13 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // TestFollowTapMenuLogIn: in the simulator, a follower follows the account,
@@ -47,4 +52,40 @@ func TestFollowTapMenuLogIn(t *testing.T) {
 	if err := s.App.DB.SQL.QueryRow(`SELECT COUNT(*) FROM code_exchanges WHERE openid = $1 AND status = 'done'`, openid).Scan(&logins); err != nil || logins != 1 {
 		t.Errorf("%d completed logins for the follower (%v), want 1", logins, err)
 	}
+
+	// The admin sees it: the funnel (1 tap, 1 person, 1 login today) and
+	// the follower's status and tap on the user page.
+	hash, err := bcrypt.GenerateFromPassword([]byte("Tea-Kettle-Orbit-42"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.App.DB.CreateAdmin(ctx, "ops", string(hash)); err != nil {
+		t.Fatal(err)
+	}
+	ad := newBrowser(t, desktopPC)
+	ad.open(s.URL+"/admin/login", "/admin/login")
+	ad.run(chromedp.SendKeys("#username", "ops"), chromedp.SendKeys("#password", "Tea-Kettle-Orbit-42"))
+	ad.tap(`form button[type="submit"]`, "/admin")
+	ad.open(s.URL+"/admin/pushes", "/admin/pushes")
+	funnel := ad.text("#funnel-table tbody tr")
+	if !regexp.MustCompile(`^\d\d-\d\d\s+1\s+1\s+1$`).MatchString(strings.TrimSpace(funnel)) {
+		t.Errorf("today's funnel row %q, want 1 tap, 1 person, 1 login", funnel)
+	}
+	if got := ad.text("#follower-count"); got != "1" {
+		t.Errorf("followers %q, want 1", got)
+	}
+	ad.shot("admin-pushes")
+	var id int64
+	if err := s.App.DB.SQL.QueryRow(`SELECT id FROM users WHERE openid = $1`, openid).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	ad.open(s.URL+"/admin/users/"+strconv.FormatInt(id, 10), "/admin/users/"+strconv.FormatInt(id, 10))
+	if got := ad.text("#follow-state"); !strings.Contains(got, "已关注") {
+		t.Errorf("user page follow state %q", got)
+	}
+	if got := ad.text("#taps"); !strings.Contains(got, "/wechat/entry") {
+		t.Errorf("user page taps %q", got)
+	}
+	ad.shot("admin-user-follow")
+	ad.checkClean()
 }
