@@ -25,6 +25,25 @@ const (
 	ErrCodeRateLimited = 45011 // too many calls for this user (about 100 a minute)
 	ErrCodeHighRisk    = 40226 // a high-risk user is refused login
 
+	// The account's basic access token and the menu (wechat-api.md §7, §8).
+	ErrCodeInvalidToken       = 40014              // invalid access_token
+	ErrCodeIPNotWhitelisted   = 40164              // the calling IP is not on the account's whitelist
+	ErrCodeDailyQuota         = 45009              // the API's daily quota is used up
+	ErrCodeTooFrequent        = ErrCodeRateLimited // 45011, also stable_token force_refresh < 30 s apart
+	ErrCodeMenuButtonCount    = 40016
+	ErrCodeMenuButtonType     = 40017
+	ErrCodeMenuNameLength     = 40018
+	ErrCodeMenuKeyLength      = 40019
+	ErrCodeMenuURLLength      = 40020
+	ErrCodeMenuSubButtonCount = 40023
+	ErrCodeMenuSubButtonType  = 40024
+	ErrCodeMenuSubNameLength  = 40025
+	ErrCodeMenuSubKeyLength   = 40026
+	ErrCodeMenuSubURLLength   = 40027
+	ErrCodeMenuURLDomain      = 40054
+	ErrCodeMenuSubURLDomain   = 40055
+	ErrCodeMenuNoButtons      = 46003 // get/delete: the account has no menu
+
 	// ErrCodeUnavailable is not a WeChat errcode: it is the value Config.Observe
 	// receives when an attempt produced no WeChat answer at all (network error,
 	// timeout, HTTP status other than 200, undecodable body).
@@ -148,9 +167,25 @@ var descriptions = map[int]string{
 	ErrCodeAccessTokenExpired:  "access_token 已过期",
 	ErrCodeRefreshTokenExpired: "refresh_token 已过期",
 	ErrCodeCodeExpired:         "code 已过期",
-	ErrCodeAPIUnauthorized:     "接口未授权（如用 snsapi_base 的令牌获取用户信息）",
-	ErrCodeRateLimited:         "调用太频繁（同一用户每分钟约 100 次），请稍后重试",
+	ErrCodeRateLimited:         "调用太频繁，请稍后重试（网页授权：同一用户每分钟约 100 次；stable_token 强制刷新：间隔至少 30 秒）",
 	ErrCodeHighRisk:            "高风险用户，微信拒绝登录",
+	ErrCodeAPIUnauthorized:     "接口未授权（如用 snsapi_base 的令牌获取用户信息，或公众号没有该接口权限）",
+	ErrCodeInvalidToken:        "access_token 不合法",
+	ErrCodeIPNotWhitelisted:    "调用接口的 IP 不在公众号的 IP 白名单中",
+	ErrCodeDailyQuota:          "接口调用次数已达每日上限",
+	ErrCodeMenuButtonCount:     "菜单按钮个数不合法（一级菜单 1–3 个）",
+	ErrCodeMenuButtonType:      "菜单按钮类型不合法",
+	ErrCodeMenuNameLength:      "菜单名称过长（一级不超过 16 字节）",
+	ErrCodeMenuKeyLength:       "菜单 key 过长（不超过 128 字节）",
+	ErrCodeMenuURLLength:       "菜单链接过长（不超过 1024 字节）",
+	ErrCodeMenuSubButtonCount:  "子菜单个数不合法（每组不超过 5 个）",
+	ErrCodeMenuSubButtonType:   "子菜单类型不合法",
+	ErrCodeMenuSubNameLength:   "子菜单名称过长（不超过 60 字节）",
+	ErrCodeMenuSubKeyLength:    "子菜单 key 过长（不超过 128 字节）",
+	ErrCodeMenuSubURLLength:    "子菜单链接过长（不超过 1024 字节）",
+	ErrCodeMenuURLDomain:       "菜单链接的域名不合法",
+	ErrCodeMenuSubURLDomain:    "子菜单链接的域名不合法",
+	ErrCodeMenuNoButtons:       "公众号当前没有菜单",
 }
 
 // Describe returns a short Chinese meaning of an errcode for admin pages;

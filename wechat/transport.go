@@ -1,6 +1,7 @@
 package wechat
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -63,6 +64,13 @@ func (oneShotBody) Close() error             { return nil }
 // and the concurrency limiter; a call refused by either never reaches
 // WeChat and does not count as a WeChat failure.
 func (c *Client) call(ctx context.Context, ep endpoint, params []param, out any) error {
+	return c.send(ctx, ep, params, nil, nil, out)
+}
+
+// send is call with an optional JSON body: a non-nil body makes the
+// request a POST. secrets are values inside the body (the app secret) to
+// scrub from any error text, like sensitive parameters.
+func (c *Client) send(ctx context.Context, ep endpoint, params []param, body []byte, secrets []string, out any) error {
 	if !c.breaker.allow() {
 		err := &UnavailableError{Endpoint: ep.name, Err: ErrBreakerOpen}
 		if c.cfg.Observe != nil {
@@ -78,7 +86,7 @@ func (c *Client) call(ctx context.Context, ep endpoint, params []param, out any)
 		return &UnavailableError{Endpoint: ep.name, Timeout: errors.Is(err, context.DeadlineExceeded), Err: err}
 	}
 	start := time.Now()
-	err := c.attempt(ctx, ep, params, out)
+	err := c.attempt(ctx, ep, params, body, secrets, out)
 	c.limiter.release()
 	c.breaker.record(err)
 	if c.cfg.Observe != nil {
@@ -100,12 +108,17 @@ func observedCode(err error) int {
 // attempt performs one GET under its own deadline and decodes the answer
 // into out (nil: only the errcode matters). Every error it returns is free
 // of the request URL and of the sensitive parameter values.
-func (c *Client) attempt(ctx context.Context, ep endpoint, params []param, out any) error {
+func (c *Client) attempt(ctx context.Context, ep endpoint, params []param, body []byte, secrets []string, out any) error {
 	endpoint := ep.name
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 
-	sensitive := make([]string, 0, 2)
+	sensitive := make([]string, 0, 2+len(secrets))
+	for _, v := range secrets {
+		if v != "" {
+			sensitive = append(sensitive, v)
+		}
+	}
 	var q strings.Builder
 	for i, p := range params {
 		if i > 0 {
@@ -118,13 +131,27 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, params []param, out a
 			sensitive = append(sensitive, p.value, url.QueryEscape(p.value))
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.APIURL+ep.path+"?"+q.String(), nil)
+	target := c.cfg.APIURL + ep.path
+	if q.Len() > 0 {
+		target += "?" + q.String()
+	}
+	method, reqBody := http.MethodGet, io.Reader(nil)
+	if body != nil {
+		method, reqBody = http.MethodPost, bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, reqBody)
 	if err != nil {
 		// The parse error would quote the URL, secret included.
 		return &UnavailableError{Endpoint: endpoint, Err: errors.New("invalid API URL")}
 	}
 	req.Header.Set("Accept", "application/json")
-	if !ep.replayable {
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+		if !ep.replayable {
+			// A POST is never re-sent by net/http without GetBody.
+			req.GetBody = nil
+		}
+	} else if !ep.replayable {
 		req.Body, req.GetBody, req.ContentLength = oneShotBody{}, nil, 0
 		req.TransferEncoding = []string{"identity"}
 	}
@@ -139,14 +166,14 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, params []param, out a
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return &UnavailableError{Endpoint: endpoint, Status: resp.StatusCode}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		return transportError(endpoint, err, sensitive)
 	}
-	if len(body) > maxBody {
+	if len(answer) > maxBody {
 		return &UnavailableError{Endpoint: endpoint, Status: resp.StatusCode, Err: errBodyTooLarge}
 	}
-	err = decodeBody(endpoint, body, out)
+	err = decodeBody(endpoint, answer, out)
 	var ae *APIError
 	if errors.As(err, &ae) {
 		ae.Msg = scrub(ae.Msg, sensitive)

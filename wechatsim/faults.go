@@ -43,7 +43,8 @@ const (
 
 func validEndpoint(e string) bool {
 	switch e {
-	case epAccessToken, epRefreshToken, epAuth, epUserInfo, epJSCode2Session:
+	case epAccessToken, epRefreshToken, epAuth, epUserInfo, epJSCode2Session,
+		epStableToken, epCgiToken, epMenuCreate, epMenuGet, epMenuDelete:
 		return true
 	}
 	return false

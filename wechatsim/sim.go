@@ -83,6 +83,8 @@ type Sim struct {
 	miniRate map[string]*rateRec
 	// lastPrune rate-limits pruning of the code and token tables.
 	lastPrune time.Time
+	// acct is the Official Account's access tokens and menu (account.go).
+	acct acctState
 }
 
 // New returns a simulator for o.
@@ -128,6 +130,7 @@ func New(o Options) *Sim {
 		stats:    Stats{ByEndpoint: map[string]int{}},
 
 		following: map[string]bool{},
+		acct:      acctState{live: map[string]time.Time{}},
 	}
 	s.users = testUsers(o.AppID, o.MiniAppID)
 	s.byKey = make(map[string]*simUser, len(s.users))
@@ -139,6 +142,7 @@ func New(o Options) *Sim {
 		s.byOpen[u.MiniOpenID] = u
 	}
 	s.pages = parsePages()
+	s.pages["chat"] = parseChatPage()
 	s.handler = s.routes()
 	return s
 }
@@ -167,6 +171,14 @@ func (s *Sim) routes() http.Handler {
 
 	mux.HandleFunc("GET "+p+"/scan", s.handleScan)
 	mux.HandleFunc("POST "+p+"/wx/login", s.handleWxLogin)
+	mux.Handle("POST "+p+"/cgi-bin/stable_token", s.api(epStableToken, s.stableToken))
+	mux.Handle("GET "+p+"/cgi-bin/token", s.api(epCgiToken, s.cgiToken))
+	mux.Handle("POST "+p+"/cgi-bin/menu/create", s.api(epMenuCreate, s.cgi(s.menuCreate)))
+	mux.Handle("GET "+p+"/cgi-bin/get_current_selfmenu_info", s.api(epMenuGet, s.cgi(s.menuGet)))
+	mux.Handle("GET "+p+"/cgi-bin/menu/delete", s.api(epMenuDelete, s.cgi(s.menuDelete)))
+	mux.HandleFunc("GET "+p+"/chat", s.handleChat)
+	mux.HandleFunc("POST "+p+"/_control/kill-token", s.controlKillToken)
+	mux.HandleFunc("GET "+p+"/_control/token-stats", s.controlTokenStats)
 
 	mux.HandleFunc("GET "+p+"/avatar/{key}/{size}", s.handleAvatar)
 	mux.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", staticHandler()))

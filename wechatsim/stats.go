@@ -45,6 +45,7 @@ func (s *Sim) Reset() {
 	clear(s.miniRate)
 	clear(s.faults)
 	s.latency = 0
+	s.acct.counts = TokenStats{}
 }
 
 // hit counts one request to endpoint.
