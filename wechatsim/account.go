@@ -58,13 +58,13 @@ type acctState struct {
 
 // TokenStats counts the account-token calls since the last Reset.
 type TokenStats struct {
-	StableNormal  int `json:"stable_normal"`   // stable_token calls in normal mode that returned a token
-	StableForced  int `json:"stable_forced"`   // force_refresh calls that issued a new token
-	ForceRefused  int `json:"force_refused"`   // force_refresh calls refused (too soon or daily limit)
-	Token         int `json:"token"`           // cgi-bin/token calls that issued a token
-	Rejected40001 int `json:"rejected_40001"`  // cgi-bin API calls refused with 40001/42001
-	MenuCreates   int `json:"menu_creates"`    // successful menu/create calls
-	Kills         int `json:"kills"`           // tokens killed through KillToken
+	StableNormal  int `json:"stable_normal"`  // stable_token calls in normal mode that returned a token
+	StableForced  int `json:"stable_forced"`  // force_refresh calls that issued a new token
+	ForceRefused  int `json:"force_refused"`  // force_refresh calls refused (too soon or daily limit)
+	Token         int `json:"token"`          // cgi-bin/token calls that issued a token
+	Rejected40001 int `json:"rejected_40001"` // cgi-bin API calls refused with 40001/42001
+	MenuCreates   int `json:"menu_creates"`   // successful menu/create calls
+	Kills         int `json:"kills"`          // tokens killed through KillToken
 }
 
 var beijing = time.FixedZone("CST", 8*3600)

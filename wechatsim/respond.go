@@ -27,7 +27,7 @@ var errmsgs = map[int]string{
 	40027: "invalid sub button url size",
 	40054: "invalid sub button url domain",
 	40055: "invalid button url domain",
-	40164: "invalid ip, not in whitelist",
+	40164: "invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist",
 	45009: "reach max api daily quota limit",
 	45011: "api minute-quota reach limit  mustslower  retry next minute",
 	46003: "menu no exist",

@@ -1,0 +1,33 @@
+-- +goose Up
+-- The Official Account's basic access token (cgi-bin/stable_token), one row
+-- per appid, shared by every instance (tokencenter/). The token is sealed
+-- with TOKEN_KEY. lease_owner/lease_until let one instance at a time fetch
+-- (a conditional UPDATE, nothing session-scoped, so it works behind a
+-- transaction-mode pooler); force_day/force_count/last_force_at count the
+-- forced refreshes against WeChat's limits (20 a day, 30 s apart);
+-- dead_version marks a token WeChat refused while a force was not allowed;
+-- retry_at holds off every instance after WeChat failed.
+CREATE TABLE account_tokens (
+    appid           TEXT        PRIMARY KEY,
+    token_enc       BYTEA,
+    version         BIGINT      NOT NULL DEFAULT 0,
+    expires_at      TIMESTAMPTZ,
+    fetched_at      TIMESTAMPTZ,
+    fetched_by      TEXT        NOT NULL DEFAULT '',
+    fetch_mode      TEXT        NOT NULL DEFAULT '',
+    lease_owner     TEXT        NOT NULL DEFAULT '',
+    lease_until     TIMESTAMPTZ,
+    force_day       TEXT        NOT NULL DEFAULT '',
+    force_count     INTEGER     NOT NULL DEFAULT 0,
+    last_force_at   TIMESTAMPTZ,
+    dead_version    BIGINT      NOT NULL DEFAULT -1,
+    failures        INTEGER     NOT NULL DEFAULT 0,
+    retry_at        TIMESTAMPTZ,
+    last_error_code INTEGER     NOT NULL DEFAULT 0,
+    last_error      TEXT        NOT NULL DEFAULT '',
+    last_error_at   TIMESTAMPTZ,
+    updated_at      TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+-- +goose Down
+DROP TABLE account_tokens;
