@@ -78,7 +78,9 @@ func TestCallAPIScrubsTheToken(t *testing.T) {
 	for _, call := range []func() error{
 		func() error { return e.c.DeleteMenu(ctx, tok.AccessToken) },
 		func() error { _, err := e.c.CurrentMenu(ctx, tok.AccessToken); return err },
-		func() error { return e.c.CreateMenu(ctx, tok.AccessToken, wechat.Menu{Buttons: []wechat.Button{{Type: "click", Name: "a", Key: "k"}}}) },
+		func() error {
+			return e.c.CreateMenu(ctx, tok.AccessToken, wechat.Menu{Buttons: []wechat.Button{{Type: "click", Name: "a", Key: "k"}}})
+		},
 	} {
 		err := call()
 		if !wechat.IsTokenInvalid(err) {
