@@ -19,6 +19,7 @@ import (
 	"wxlogin/config"
 	"wxlogin/dbsession"
 	"wxlogin/models"
+	"wxlogin/tokencenter"
 	"wxlogin/wechat"
 )
 
@@ -97,6 +98,8 @@ type Deps struct {
 	Sleep func(ctx context.Context, d time.Duration)
 	// QR renders a QR code of a URL as inline SVG; nil: wxlogin/qrcode.
 	QR func(string) template.HTML
+	// Tokens is the account's access token (公众号 page, menu publishing).
+	Tokens *tokencenter.Center
 }
 
 // Admin serves the admin pages.
@@ -110,6 +113,7 @@ type Admin struct {
 	policy   Policy
 	sleep    func(ctx context.Context, d time.Duration)
 	qr       func(string) template.HTML
+	tokens   *tokencenter.Center
 	sessions *dbsession.Store
 	tmpl     *renderer
 	// lastPurge is when this instance last purged stale throttle rows (unix
@@ -143,7 +147,7 @@ func New(d Deps) (*Admin, error) {
 	}
 	return &Admin{
 		cfg: d.Config, db: d.DB, wx: d.WeChat, sealer: d.Sealer, log: d.Logger.With("component", "admin"),
-		now: d.Now, policy: d.Policy, sleep: d.Sleep, qr: d.QR, sessions: store, tmpl: r,
+		now: d.Now, policy: d.Policy, sleep: d.Sleep, qr: d.QR, sessions: store, tmpl: r, tokens: d.Tokens,
 	}, nil
 }
 

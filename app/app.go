@@ -22,6 +22,7 @@ import (
 	"wxlogin/models"
 	"wxlogin/push"
 	"wxlogin/qrlogin"
+	"wxlogin/tokencenter"
 	"wxlogin/tokencrypt"
 	"wxlogin/wechat"
 	"wxlogin/wechatsim"
@@ -42,6 +43,8 @@ type Options struct {
 	Now func() time.Time
 	// Admin adjusts the admin pages (tests: no slow-down, lockout policy).
 	Admin func(*admin.Deps)
+	// Tokens adjusts the account's token center.
+	Tokens func(*tokencenter.Config)
 }
 
 // App is a wired wxlogin instance.
@@ -54,6 +57,7 @@ type App struct {
 	// mini program is configured.
 	MiniWeChat *wechat.Client
 	Gate       *exchange.Gate
+	Tokens     *tokencenter.Center
 	Metrics    *metrics.Metrics
 	Sessions   *dbsession.Store
 	Handler    http.Handler
@@ -153,6 +157,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	a.Gate = exchange.New(db, a.WeChat, sealer, gcfg)
 
+	tcfg := tokencenter.Config{Instance: cfg.InstanceID, Logger: log.With("component", "tokencenter")}
+	if o.Tokens != nil {
+		o.Tokens(&tcfg)
+	}
+	a.Tokens = tokencenter.New(db, a.WeChat, sealer, tcfg)
+
 	a.Sessions, err = dbsession.New(db, dbsession.Config{
 		Kind: "user", CookieName: "wxl_session", Keys: cfg.SessionKeys, Secure: cfg.Secure(),
 		Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, Now: now,
@@ -169,7 +179,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 			Kind: models.SessionMiniProgram, Prefix: "wxm_", Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, Now: now,
 		})
 	}
-	adeps := admin.Deps{Config: cfg, DB: db, WeChat: a.WeChat, Sealer: sealer, Logger: log, Now: now}
+	adeps := admin.Deps{Config: cfg, DB: db, WeChat: a.WeChat, Sealer: sealer, Logger: log, Now: now, Tokens: a.Tokens}
 	if o.Admin != nil {
 		o.Admin(&adeps)
 	}
@@ -191,9 +201,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	h, err := handlers.New(handlers.Deps{
 		Config: cfg, Store: db, Gate: a.Gate, WeChat: a.WeChat, Sessions: a.Sessions, Bearer: bearer,
 		Metrics: a.Metrics, Logger: log, Simulator: simHandler, Now: now, Admin: adm.Register,
-		Readiness: a.readiness,
-		QR:        qrlogin.New(db, qrlogin.Config{Now: now}),
-		Push:      a.Push,
+		Readiness:   a.readiness,
+		QR:          qrlogin.New(db, qrlogin.Config{Now: now}),
+		Push:        a.Push,
+		AccessToken: a.Tokens,
 	})
 	if err != nil {
 		_ = db.Close()

@@ -81,6 +81,10 @@ type Config struct {
 	// (MP_verify_TOKEN.txt), served at the site root so the authorization
 	// domain can be verified without a reverse-proxy rule.
 	MPVerify []string
+	// TokenAPIKeys are the keys with which the account's other services
+	// read its access token from GET /api/wechat/access-token (≥ 32
+	// characters each); empty: the route answers 404.
+	TokenAPIKeys []string
 }
 
 // MiniProgram reports whether the mini program routes are served: with
@@ -292,6 +296,21 @@ func Load(env Getenv) (*Config, error) {
 			c.MPVerify = append(c.MPVerify, tok)
 		}
 	}
+	if s := must("TOKEN_API_KEYS", ""); s != "" {
+		for i, k := range strings.Split(s, ",") {
+			k = strings.TrimSpace(k)
+			switch {
+			case k == "":
+				continue
+			case len(k) < minTokenAPIKey || len(k) > 256:
+				errs = append(errs, fmt.Errorf("TOKEN_API_KEYS: key %d is %d characters, want 32 to 256 (generate with `openssl rand -hex 32`)", i+1, len(k)))
+			case strings.ContainsFunc(k, func(r rune) bool { return r <= ' ' || r > '~' }):
+				errs = append(errs, fmt.Errorf("TOKEN_API_KEYS: key %d must be printable ASCII without spaces", i+1))
+			default:
+				c.TokenAPIKeys = append(c.TokenAPIKeys, k)
+			}
+		}
+	}
 	if s := must("TRUSTED_PROXIES", ""); s != "" {
 		for _, p := range strings.Split(s, ",") {
 			if p = strings.TrimSpace(p); p != "" {
@@ -353,6 +372,10 @@ func Load(env Getenv) (*Config, error) {
 	}
 	return c, nil
 }
+
+// minTokenAPIKey is the shortest key TOKEN_API_KEYS accepts: 32 characters
+// leave no room for guessing over the network.
+const minTokenAPIKey = 32
 
 func validateDatabaseURL(s string) error {
 	if !IsPostgresURL(s) {

@@ -60,26 +60,31 @@ type Deps struct {
 	// Push receives WeChat's pushes at /wechat/notify; nil (no
 	// WECHAT_TOKEN): that path answers 404.
 	Push *push.Service
+	// AccessToken serves GET /api/wechat/access-token to holders of
+	// Config.TokenAPIKeys; nil or no keys: the route is not registered.
+	AccessToken TokenSource
 }
 
 // Handler serves every page.
 type Handler struct {
-	cfg      *config.Config
-	store    Store
-	gate     Gate
-	wx       *wechat.Client
-	sessions *dbsession.Store
-	bearer   *dbsession.Bearer
-	metrics  *metrics.Metrics
-	log      *slog.Logger
-	tmpl     *renderer
-	sim      http.Handler
-	admin    func(r *gin.RouterGroup)
-	now      func() time.Time
-	ready    func() []string
-	qr       *qrlogin.Service
-	qrLimits *qrLimits
-	push     *push.Service
+	cfg       *config.Config
+	store     Store
+	gate      Gate
+	wx        *wechat.Client
+	sessions  *dbsession.Store
+	bearer    *dbsession.Bearer
+	metrics   *metrics.Metrics
+	log       *slog.Logger
+	tmpl      *renderer
+	sim       http.Handler
+	admin     func(r *gin.RouterGroup)
+	now       func() time.Time
+	ready     func() []string
+	qr        *qrlogin.Service
+	qrLimits  *qrLimits
+	push      *push.Service
+	tokens    TokenSource
+	tokenKeys tokenAPIKeys
 }
 
 // New parses the templates and builds the Handler.
@@ -95,6 +100,7 @@ func New(d Deps) (*Handler, error) {
 		cfg: d.Config, store: d.Store, gate: d.Gate, wx: d.WeChat, sessions: d.Sessions, bearer: d.Bearer, metrics: d.Metrics,
 		log: d.Logger, tmpl: r, sim: d.Simulator, admin: d.Admin, now: d.Now, ready: d.Readiness,
 		qr: d.QR, qrLimits: newQRLimits(d.Now), push: d.Push,
+		tokens: d.AccessToken, tokenKeys: newTokenAPIKeys(d.Config.TokenAPIKeys),
 	}, nil
 }
 
@@ -136,6 +142,9 @@ func (h *Handler) Router() http.Handler {
 		r.POST("/api/miniprogram/login", h.miniLogin)
 		r.GET("/api/me", h.me)
 		r.POST("/api/logout", h.apiLogout)
+	}
+	if h.tokens != nil && len(h.tokenKeys) > 0 {
+		r.GET("/api/wechat/access-token", h.accessToken)
 	}
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)

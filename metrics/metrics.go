@@ -26,6 +26,7 @@ type Metrics struct {
 	WeChatCalls     *prometheus.CounterVec
 	WeChatDuration  *prometheus.HistogramVec
 	Pushes          *prometheus.CounterVec
+	TokenAPIReads   *prometheus.CounterVec
 
 	// refused is the one series of requests with an unknown method.
 	refused prometheus.Counter
@@ -70,7 +71,9 @@ func New(db *sql.DB) *Metrics {
 		}, []string{"result", "reason"}),
 	}
 	reg.MustRegister(m.Pushes)
-	reg.MustRegister(m.Requests, m.RequestDuration, m.Logins, m.ExchangeEvents, m.DuplicateWait, m.Restarts, m.WeChatCalls, m.WeChatDuration)
+	m.TokenAPIReads = newTokenAPIReads()
+	reg.MustRegister(m.Requests, m.RequestDuration, m.Logins, m.ExchangeEvents, m.DuplicateWait, m.Restarts, m.WeChatCalls, m.WeChatDuration,
+		m.TokenAPIReads)
 	m.refused = m.Requests.WithLabelValues(RouteUnmatched, MethodOther, strconv.Itoa(http.StatusNotImplemented))
 	return m
 }
