@@ -180,6 +180,9 @@ var routeTable = []struct {
 	{Route{http.MethodPost, "/admin/users/:id/refresh", false}, (*Admin).userAction},
 	{Route{http.MethodGet, "/admin/logins", false}, (*Admin).logins},
 	{Route{http.MethodGet, "/admin/menu", false}, (*Admin).menu},
+	{Route{http.MethodPost, "/admin/menu", false}, (*Admin).menuPost},
+	{Route{http.MethodGet, "/admin/account", false}, (*Admin).account},
+	{Route{http.MethodPost, "/admin/account/force-refresh", false}, (*Admin).forceRefresh},
 	{Route{http.MethodGet, "/admin/audit", false}, (*Admin).audit},
 	{Route{http.MethodGet, "/admin/pushes", false}, (*Admin).pushes},
 }

@@ -18,6 +18,10 @@ var actionNames = map[string]string{
 	"user_enable":       "启用用户",
 	"user_end_sessions": "结束用户会话",
 	"user_refresh":      "刷新用户资料",
+	"menu_publish":      "发布菜单",
+	"menu_read":         "读取菜单",
+	"menu_delete":       "删除菜单",
+	"token_force":       "强制刷新 access_token",
 }
 
 // record writes one audit entry: who (adm), what (action), to whom
@@ -62,7 +66,8 @@ func (a *Admin) audit(c *gin.Context) {
 		return
 	}
 	d := auditData{Entries: entries, Action: action, Pager: newPager("/admin/audit", q, page, size, total, len(entries))}
-	for _, k := range []string{"login", "login_failed", "login_locked", "logout", "user_disable", "user_enable", "user_end_sessions", "user_refresh"} {
+	for _, k := range []string{"login", "login_failed", "login_locked", "logout", "user_disable", "user_enable", "user_end_sessions", "user_refresh",
+		"menu_publish", "menu_read", "menu_delete", "token_force"} {
 		d.Actions = append(d.Actions, option{k, actionNames[k]})
 	}
 	a.render(c, http.StatusOK, "audit", pageData{Title: "操作日志", Nav: "audit", Data: d})

@@ -11,6 +11,7 @@ import (
 
 	"wxlogin/handlers"
 	"wxlogin/qrcode"
+	"wxlogin/wechat"
 )
 
 type check struct {
@@ -30,27 +31,55 @@ type menuData struct {
 	RedirectURI string
 	BaseURL     string
 	Checks      []check
+
+	// The menu editor (menueditor.go).
+	Editor *menuForm
+	// Targets are wxlogin's own pages offered as view URLs.
+	Targets []option
+	// Types are the button types a slot offers; TopTypes add "sub".
+	Types, TopTypes []option
+	// Preview is the validated menu awaiting confirmation (nil: editing).
+	Preview     *wechat.Menu
+	PreviewJSON string
+	// CanPublish is false when no token center is wired (no WeChat).
+	CanPublish bool
 }
 
-// menu shows the URL to put in the Official Account's menu (for a chosen
-// next page and scope), its QR code, and whether BASE_URL is fit for WeChat.
+// menu shows the menu editor, the URL to put in the Official Account's
+// menu (for a chosen next page and scope), its QR code, and whether
+// BASE_URL is fit for WeChat.
 func (a *Admin) menu(c *gin.Context) {
 	q, ok := strictQuery(c, "next", "scope")
 	if !ok {
 		a.fail(c, http.StatusBadRequest, msgBadRequest)
 		return
 	}
+	d, ok := a.menuBase(q.Get("next"), q.Get("scope"))
+	if !ok {
+		a.fail(c, http.StatusBadRequest, msgBadRequest)
+		return
+	}
+	d.Editor = a.starterMenu()
+	a.render(c, http.StatusOK, "menu", pageData{Title: "菜单设置", Nav: "menu", Data: d})
+}
+
+// menuBase builds the URL builder's part of the page for next and scope;
+// false when scope is not one WeChat knows.
+func (a *Admin) menuBase(next, scope string) (menuData, bool) {
 	d := menuData{
-		Next: "/profile", Scope: q.Get("scope"),
+		Next: "/profile", Scope: scope,
 		NextChoices: []option{{"/profile", "我的资料 /profile"}, {"/", "首页 /"}},
 		Scopes: []option{{"", "默认（" + a.cfg.WeChatScope + "）"},
 			{"snsapi_base", "snsapi_base 静默授权，只取 openid"},
 			{"snsapi_userinfo", "snsapi_userinfo 弹出授权页，取昵称头像"}},
 		Domain: a.cfg.BaseURL.Hostname(), RedirectURI: a.cfg.RedirectURI(), BaseURL: a.cfg.BaseURL.String(),
+		Types:      []option{{"view", "跳转网页 view"}, {"click", "点击事件 click"}, {"miniprogram", "小程序 miniprogram"}},
+		CanPublish: a.tokens != nil,
 	}
-	if n := q.Get("next"); n != "" {
-		if safe := handlers.SafeNext(n); safe == n {
-			d.Next = n
+	d.TopTypes = append([]option{{typeSub, "子菜单（只显示名称）"}}, d.Types...)
+	if next != "" {
+		if safe := handlers.SafeNext(next); safe == next {
+			d.Next = next
 		} else {
 			d.NextRefused = true
 		}
@@ -58,21 +87,40 @@ func (a *Admin) menu(c *gin.Context) {
 	switch d.Scope {
 	case "", "snsapi_base", "snsapi_userinfo":
 	default:
-		a.fail(c, http.StatusBadRequest, msgBadRequest)
-		return
+		return d, false
 	}
-	// "/" may stand unescaped in a query; the URL stays readable for the
-	// person pasting it.
-	d.EntryURL = strings.TrimRight(a.cfg.BaseURL.String(), "/") + "/wechat/entry?next=" +
-		strings.ReplaceAll(url.QueryEscape(d.Next), "%2F", "/")
-	if d.Scope != "" {
-		d.EntryURL += "&scope=" + d.Scope
-	}
+	d.EntryURL = a.entryURL(d.Next, d.Scope)
 	if a.qr != nil {
 		d.QR = a.qr(d.EntryURL)
 	}
 	d.Checks = a.baseURLChecks()
-	a.render(c, http.StatusOK, "menu", pageData{Title: "菜单设置", Nav: "menu", Data: d})
+	for _, t := range []struct{ next, scope, label string }{
+		{"/profile", "", "我的资料（默认授权方式）"},
+		{"/profile", "snsapi_base", "我的资料（静默授权）"},
+		{"/", "", "首页"},
+	} {
+		u := a.entryURL(t.next, t.scope)
+		d.Targets = append(d.Targets, option{u, t.label})
+	}
+	return d, true
+}
+
+// entryURL is the menu link into wxlogin: the entry with next and scope.
+func (a *Admin) entryURL(next, scope string) string {
+	// "/" may stand unescaped in a query; the URL stays readable for the
+	// person pasting it.
+	u := strings.TrimRight(a.cfg.BaseURL.String(), "/") + "/wechat/entry?next=" +
+		strings.ReplaceAll(url.QueryEscape(next), "%2F", "/")
+	if scope != "" {
+		u += "&scope=" + scope
+	}
+	return u
+}
+
+// starterMenu is the editor's content before anything is loaded: one view
+// button into wxlogin's profile page.
+func (a *Admin) starterMenu() *menuForm {
+	return formFromMenu(wechat.Menu{Buttons: []wechat.Button{{Type: "view", Name: "我的", URL: a.entryURL("/profile", "")}}})
 }
 
 // baseURLChecks says whether BASE_URL can work as WeChat's authorization

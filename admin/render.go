@@ -70,6 +70,8 @@ func newRenderer() (*renderer, error) {
 		"intPtr":     func(p *int) int { return deref(p) },
 		"strPtr":     func(p *string) string { return deref(p) },
 		"pct":        func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
+		"inc":        func(i int) int { return i + 1 },
+		"slotView":   newSlotView,
 	}
 	base, err := template.New("").Funcs(funcs).ParseFS(templates.AdminFS, "admin/_*.html")
 	if err != nil {

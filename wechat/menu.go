@@ -82,3 +82,13 @@ func (c *Client) CurrentMenu(ctx context.Context, token string) (*CurrentMenu, e
 func (c *Client) DeleteMenu(ctx context.Context, token string) error {
 	return c.CallAPI(ctx, token, "/cgi-bin/menu/delete", nil, nil, nil)
 }
+
+// JSON is the body menu/create sends for m, byte for byte (UTF-8 as is, no
+// \u escapes), for previews and the audit log.
+func (m Menu) JSON() string {
+	b, err := marshalNoEscape(m)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
