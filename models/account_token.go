@@ -142,10 +142,14 @@ func (db *DB) CountAccountTokenForce(ctx context.Context, appid, owner, day stri
 
 // MarkAccountTokenDead records that the token of version was refused by
 // WeChat and could not be forced now, so other instances fail fast instead
-// of asking WeChat again; the lease of owner ends.
-func (db *DB) MarkAccountTokenDead(ctx context.Context, appid, owner string, version int64) error {
-	_, err := db.SQL.ExecContext(ctx, db.rebind(`UPDATE account_tokens SET dead_version = ?, lease_owner = '', lease_until = NULL
-	  WHERE appid = ? AND lease_owner = ? AND version = ?`), version, appid, owner, version)
+// of asking WeChat again until recheck has passed (retry_at); the lease of
+// owner ends.
+func (db *DB) MarkAccountTokenDead(ctx context.Context, appid, owner string, version int64, recheck time.Duration) error {
+	retry, retryArgs := db.after(recheck)
+	args := append([]any{version}, retryArgs...)
+	args = append(args, appid, owner, version)
+	_, err := db.SQL.ExecContext(ctx, db.rebind(`UPDATE account_tokens SET dead_version = ?, retry_at = `+retry+`,
+	  lease_owner = '', lease_until = NULL WHERE appid = ? AND lease_owner = ? AND version = ?`), args...)
 	return err
 }
 

@@ -23,7 +23,7 @@ type Store interface {
 	ReleaseAccountTokenLease(ctx context.Context, appid, owner string) error
 	StoreAccountToken(ctx context.Context, appid, owner, instance, mode string, sealed []byte, expiresIn time.Duration) (bool, error)
 	CountAccountTokenForce(ctx context.Context, appid, owner, day string, daily int, interval time.Duration) (bool, error)
-	MarkAccountTokenDead(ctx context.Context, appid, owner string, version int64) error
+	MarkAccountTokenDead(ctx context.Context, appid, owner string, version int64, recheck time.Duration) error
 	RecordAccountTokenError(ctx context.Context, appid, owner string, code int, msg string, retryAfter time.Duration) error
 	NoteAccountTokenError(ctx context.Context, appid string, code int, msg string) error
 }
@@ -69,7 +69,12 @@ type Config struct {
 	// MaxHoldOff caps the pause every instance keeps after WeChat failed
 	// (doubling from 1 s); default 1 min.
 	MaxHoldOff time.Duration
-	Logger     *slog.Logger
+	// DeadRecheck is how often, across all instances, a token WeChat
+	// refused while no force was allowed is re-checked with one
+	// normal-mode call (another server may have forced a new one);
+	// meanwhile calls fail at once. Default 5 s.
+	DeadRecheck time.Duration
+	Logger      *slog.Logger
 	// Now is the local clock of the in-process copy; default time.Now.
 	Now func() time.Time
 }
@@ -101,6 +106,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxHoldOff <= 0 {
 		c.MaxHoldOff = time.Minute
+	}
+	if c.DeadRecheck <= 0 {
+		c.DeadRecheck = 5 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -342,14 +350,19 @@ func (c *Center) obtain(ctx context.Context, failed string) (Token, error) {
 		if valid && row.FetchedAt != nil && row.Now.Sub(*row.FetchedAt) < c.cfg.MinRefetch {
 			return c.setCache(tok, row.Version, left, time.Second), nil
 		}
+		holdOff := row.RetryAt != nil && row.RetryAt.After(row.Now)
 		if tok != "" && row.DeadVersion == row.Version {
-			// Known dead: fail fast while no force is allowed.
-			if err := c.forceBlocked(row); err != nil {
-				return Token{}, err
+			// Known dead: fail fast until the next re-check; then one
+			// instance asks normal mode again (and forces if allowed).
+			if holdOff {
+				if err := c.forceBlocked(row); err != nil {
+					return Token{}, err
+				}
+				return Token{}, ErrForceTooSoon
 			}
 			failed = tok
 		}
-		if row.RetryAt != nil && row.RetryAt.After(row.Now) {
+		if holdOff {
 			if valid {
 				return c.setCache(tok, row.Version, left, time.Second), nil
 			}
@@ -461,7 +474,7 @@ func (c *Center) keep(ctx context.Context, owner, mode string, t *wechat.AccessT
 func (c *Center) markDead(ctx context.Context, row *models.AccountToken, stored, failed, owner string) error {
 	bctx := context.WithoutCancel(ctx)
 	if stored == failed {
-		_ = c.store.MarkAccountTokenDead(bctx, c.appid, owner, row.Version)
+		_ = c.store.MarkAccountTokenDead(bctx, c.appid, owner, row.Version, c.cfg.DeadRecheck)
 	} else {
 		_ = c.store.ReleaseAccountTokenLease(bctx, c.appid, owner)
 	}

@@ -363,3 +363,25 @@ func TestSealedAtRestSQLite(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 }
+
+// A token known dead while no force is allowed is re-checked in normal mode
+// once per DeadRecheck: when another server forced meanwhile, the instances
+// recover with its token and force nothing themselves.
+func TestDeadTokenRecheckFindsAnotherServersForce(t *testing.T) {
+	sw := newSim(t)
+	insts := deployment(t, sw, "prod", 2, tokencenter.Config{DeadRecheck: time.Nanosecond})
+	noErrors(t, storm(t, insts, 4, nil))
+	sw.sim.KillToken(wechatsim.KillStale)
+	noErrors(t, storm(t, insts, 4, nil)) // one forced refresh
+	sw.sim.KillToken(wechatsim.KillStale)
+	for _, err := range storm(t, insts, 4, nil) {
+		if !errors.Is(err, tokencenter.ErrForceTooSoon) {
+			t.Fatalf("inside 30 s: %v", err)
+		}
+	}
+	sw.sim.KillToken(wechatsim.KillForce) // another server forces a new token
+	noErrors(t, storm(t, insts, 20, nil))
+	if st := sw.sim.TokenStats(); st.StableForced != 1 || st.ForceRefused != 0 {
+		t.Fatalf("%+v, want our one forced refresh only", st)
+	}
+}

@@ -29,7 +29,10 @@
 //     out, so at most one is made across all instances; then the call is
 //     retried once. A second death inside the 30 s is recorded on the row
 //     (dead_version): every instance then fails fast with ErrForceTooSoon
-//     instead of asking WeChat again — no loop, no storm. Two deployments
+//     instead of asking WeChat again — no loop, no storm — except one
+//     normal-mode re-check every Config.DeadRecheck (5 s) across all
+//     instances, which finds a token another server forced meanwhile.
+//     Two deployments
 //     sharing an appid never ping-pong: the second one's normal-mode ask
 //     returns the first one's forced token.
 //   - WeChat down, 45009, 40164 (IP not whitelisted; the error names the
