@@ -387,6 +387,7 @@ var docScreens = map[string]bool{
 	"landing": true, "consent": true, "profile": true, "profile-dark": true, "cancelled": true, "open-in-wechat": true,
 	"qr-login": true, "qr-confirm": true, "qr-scanned": true, "qr-confirmed": true,
 	"sim-push": true, "admin-pushes": true, "admin-user-follow": true,
+	"menu-editor": true, "menu-preview": true, "chat-window": true,
 }
 
 // screensDir is where screenshots go: $E2E_SCREENS, else testdata/screens
