@@ -40,6 +40,10 @@ func (a *Admin) menuPost(c *gin.Context) {
 	var fl *flash
 	status := http.StatusOK
 	switch action {
+	case "":
+		// A post with no button (nothing to do): back to the page.
+		c.Redirect(http.StatusSeeOther, "/admin/menu")
+		return
 	case "preview", "publish":
 		f := parseMenuForm(c.Request.PostForm)
 		menu := f.validate(rule)
