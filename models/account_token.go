@@ -65,17 +65,19 @@ func (db *DB) AccountToken(ctx context.Context, appid string) (*AccountToken, er
 }
 
 // ClaimAccountTokenLease makes owner the one instance allowed to fetch the
-// token of appid for d, unless another owner's lease is still running or
-// WeChat's last failure asked every instance to hold off (retry_at). A
+// token of appid for d, unless another owner's lease is still running,
+// WeChat's last failure asked every instance to hold off (retry_at), or the
+// row has moved past version (the one the caller decided on: another
+// instance stored a token in between, so there is nothing to fetch). A
 // single conditional UPDATE: no lock outlives the statement, so it works
 // behind a transaction-mode pooler.
-func (db *DB) ClaimAccountTokenLease(ctx context.Context, appid, owner string, d time.Duration) (bool, error) {
+func (db *DB) ClaimAccountTokenLease(ctx context.Context, appid, owner string, version int64, d time.Duration) (bool, error) {
 	now, nowArgs := db.clock()
 	until, untilArgs := db.after(d)
 	q := `UPDATE account_tokens SET lease_owner = ?, lease_until = ` + until + `
-	  WHERE appid = ? AND (lease_until IS NULL OR lease_until < ` + now + `) AND (retry_at IS NULL OR retry_at <= ` + now + `)`
+	  WHERE appid = ? AND version = ? AND (lease_until IS NULL OR lease_until < ` + now + `) AND (retry_at IS NULL OR retry_at <= ` + now + `)`
 	args := append([]any{owner}, untilArgs...)
-	args = append(args, appid)
+	args = append(args, appid, version)
 	args = append(args, nowArgs...)
 	args = append(args, nowArgs...)
 	res, err := db.SQL.ExecContext(ctx, db.rebind(q), args...)

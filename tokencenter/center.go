@@ -19,7 +19,7 @@ import (
 // Store is the database as the center uses it (*models.DB).
 type Store interface {
 	AccountToken(ctx context.Context, appid string) (*models.AccountToken, error)
-	ClaimAccountTokenLease(ctx context.Context, appid, owner string, d time.Duration) (bool, error)
+	ClaimAccountTokenLease(ctx context.Context, appid, owner string, version int64, d time.Duration) (bool, error)
 	ReleaseAccountTokenLease(ctx context.Context, appid, owner string) error
 	StoreAccountToken(ctx context.Context, appid, owner, instance, mode string, sealed []byte, expiresIn time.Duration) (bool, error)
 	CountAccountTokenForce(ctx context.Context, appid, owner, day string, daily int, interval time.Duration) (bool, error)
@@ -369,7 +369,7 @@ func (c *Center) obtain(ctx context.Context, failed string) (Token, error) {
 			return Token{}, c.lastError(row)
 		}
 		owner := c.cfg.Instance + "/" + randomHex(6)
-		claimed, err := c.store.ClaimAccountTokenLease(ctx, c.appid, owner, c.cfg.Lease)
+		claimed, err := c.store.ClaimAccountTokenLease(ctx, c.appid, owner, row.Version, c.cfg.Lease)
 		if err != nil {
 			return Token{}, fmt.Errorf("tokencenter: claiming the fetch: %w", err)
 		}

@@ -25,7 +25,7 @@ type simWeChat struct {
 	srv *httptest.Server
 }
 
-func newSim(t *testing.T) *simWeChat {
+func newSim(t testing.TB) *simWeChat {
 	t.Helper()
 	sim := wechatsim.New(wechatsim.Options{})
 	srv := httptest.NewServer(sim.Handler())
@@ -42,7 +42,7 @@ type instance struct {
 	refused atomic.Int64
 }
 
-func openDB(t *testing.T, url string) *models.DB {
+func openDB(t testing.TB, url string) *models.DB {
 	t.Helper()
 	db, err := models.Open(context.Background(), url, t.TempDir(), models.Options{})
 	if err != nil {
@@ -55,7 +55,7 @@ func openDB(t *testing.T, url string) *models.DB {
 	return db
 }
 
-func sealer(t *testing.T) *tokencrypt.Sealer {
+func sealer(t testing.TB) *tokencrypt.Sealer {
 	t.Helper()
 	s, err := tokencrypt.New([][]byte{[]byte(strings.Repeat("k", 32))})
 	if err != nil {
@@ -66,7 +66,7 @@ func sealer(t *testing.T) *tokencrypt.Sealer {
 
 // deployment builds n instances on one database (its own pool each, as
 // separate processes would have) against sw.
-func deployment(t *testing.T, sw *simWeChat, name string, n int, cfg tokencenter.Config) []*instance {
+func deployment(t testing.TB, sw *simWeChat, name string, n int, cfg tokencenter.Config) []*instance {
 	t.Helper()
 	url := testdb.New(t)
 	var out []*instance
@@ -383,5 +383,36 @@ func TestDeadTokenRecheckFindsAnotherServersForce(t *testing.T) {
 	noErrors(t, storm(t, insts, 20, nil))
 	if st := sw.sim.TokenStats(); st.StableForced != 1 || st.ForceRefused != 0 {
 		t.Fatalf("%+v, want our one forced refresh only", st)
+	}
+}
+
+// An instance that decided to fetch on a row it read cannot claim the fetch
+// once another instance has stored a token since (it would fetch again):
+// the claim names the version it read. This is the race a cold start under
+// load hit (two stable_token calls for 100 concurrent calls).
+func TestClaimNeedsTheVersionRead(t *testing.T) {
+	for _, url := range []string{testdb.New(t), "sqlite:" + t.TempDir() + "/t.db"} {
+		db := openDB(t, url)
+		ctx := context.Background()
+		seen, err := db.AccountToken(ctx, "wxrace")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := db.ClaimAccountTokenLease(ctx, "wxrace", "a", seen.Version, time.Minute); !ok || err != nil {
+			t.Fatalf("first claim: %v %v", ok, err)
+		}
+		if ok, err := db.StoreAccountToken(ctx, "wxrace", "a", "a", "normal", []byte("sealed"), time.Hour); !ok || err != nil {
+			t.Fatalf("store: %v %v", ok, err)
+		}
+		if ok, err := db.ClaimAccountTokenLease(ctx, "wxrace", "b", seen.Version, time.Minute); ok || err != nil {
+			t.Fatalf("%s: a claim on the version read before the store succeeded (%v)", db.Dialect, err)
+		}
+		now, err := db.AccountToken(ctx, "wxrace")
+		if err != nil || now.Version != seen.Version+1 {
+			t.Fatalf("version %d after a store, want %d (%v)", now.Version, seen.Version+1, err)
+		}
+		if ok, err := db.ClaimAccountTokenLease(ctx, "wxrace", "b", now.Version, time.Minute); !ok || err != nil {
+			t.Fatalf("%s: claim on the current version: %v %v", db.Dialect, ok, err)
+		}
 	}
 }

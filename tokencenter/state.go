@@ -76,7 +76,7 @@ func (c *Center) Force(ctx context.Context) error {
 			return err
 		}
 		owner := c.cfg.Instance + "/" + randomHex(6)
-		claimed, err := c.store.ClaimAccountTokenLease(ctx, c.appid, owner, c.cfg.Lease)
+		claimed, err := c.store.ClaimAccountTokenLease(ctx, c.appid, owner, row.Version, c.cfg.Lease)
 		if err != nil {
 			return err
 		}
