@@ -72,12 +72,16 @@ func userByUnionID(tx *gorm.DB, unionid string, onlyWithoutOA bool) (int64, erro
 	if unionid == "" {
 		return 0, nil
 	}
-	q := `SELECT u.id FROM users u WHERE (u.unionid = ? OR EXISTS (SELECT 1 FROM identities i WHERE i.user_id = u.id AND i.unionid = ?))`
+	// Two indexed lookups (users.unionid, identities.unionid) rather than
+	// one OR, which no index serves.
+	cond := ""
 	if onlyWithoutOA {
-		q += ` AND u.openid IS NULL`
+		cond = ` AND u.openid IS NULL`
 	}
+	q := `SELECT id FROM (SELECT u.id FROM users u WHERE u.unionid = ?` + cond + `
+	    UNION SELECT u.id FROM identities i JOIN users u ON u.id = i.user_id WHERE i.unionid = ?` + cond + `) c ORDER BY id`
 	var ids []int64
-	if err := tx.Raw(q+` ORDER BY u.id LIMIT 1`, unionid, unionid).Scan(&ids).Error; err != nil {
+	if err := tx.Raw(q+` LIMIT 1`, unionid, unionid).Scan(&ids).Error; err != nil {
 		return 0, err
 	}
 	if len(ids) == 0 {

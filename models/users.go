@@ -93,28 +93,38 @@ func (db *DB) RecordLogin(ctx context.Context, l Login) (id int64, disabled bool
 	if l.App == AppMini {
 		return db.recordMiniLogin(ctx, l)
 	}
+	if db.Dialect == "postgres" {
+		// Most logins need no linking: one statement, no transaction.
+		var ok bool
+		if id, disabled, ok, err = db.recordWebLoginFast(ctx, l); err != nil || ok {
+			return id, disabled, err
+		}
+	}
 	err = db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := db.lockUnionID(tx, l.UnionID); err != nil {
 			return err
 		}
 		linked := LinkedFirst
-		var known []int64
-		if err := tx.Raw(`SELECT id FROM users WHERE openid = ?`, l.OpenID).Scan(&known).Error; err != nil {
+		known, uid, err := webLoginTarget(tx, l.OpenID, l.UnionID)
+		if err != nil {
 			return err
 		}
-		if len(known) == 0 {
-			uid, err := userByUnionID(tx, l.UnionID, true)
-			if err != nil {
+		if known == 0 && uid != 0 {
+			// The person used the mini program first: this openid becomes
+			// that user's, and the upsert below updates it.
+			if err := tx.Exec(`UPDATE users SET openid = ? WHERE id = ?`, l.OpenID, uid).Error; err != nil {
 				return err
 			}
-			if uid != 0 {
-				// The person used the mini program first: this openid
-				// becomes that user's, and the upsert below updates it.
-				if err := tx.Exec(`UPDATE users SET openid = ? WHERE id = ?`, l.OpenID, uid).Error; err != nil {
-					return err
-				}
-				linked = LinkedUnionID
+			linked = LinkedUnionID
+		}
+		if db.Dialect == "postgres" {
+			// The user and its identity in one statement.
+			var ok bool
+			id, disabled, ok, err = webUpsert(tx, l, true, linked)
+			if err == nil && !ok {
+				err = errors.New("models: the web login's upsert returned no user")
 			}
+			return err
 		}
 		id, disabled, err = upsertWebUser(tx, l)
 		if err != nil {
@@ -125,33 +135,15 @@ func (db *DB) RecordLogin(ctx context.Context, l Login) (id int64, disabled bool
 	return id, disabled, err
 }
 
-// upsertWebUser upserts the user by Official Account openid in one
-// statement and returns its id and whether it is disabled.
-func upsertWebUser(tx *gorm.DB, l Login) (id int64, disabled bool, err error) {
-	var unionid *string
-	if l.UnionID != "" {
-		unionid = &l.UnionID
-	}
-	p := l.Profile
-	hasProfile := p != nil
-	if p == nil {
-		p = &Profile{Privilege: "[]"}
-	}
-	if p.Privilege == "" {
-		p.Privilege = "[]"
-	}
-	at := l.At.UTC()
-	var row struct {
-		ID       int64
-		Disabled bool
-	}
-	// The profile columns are only overwritten when this login fetched a
-	// profile; a silent snsapi_base login keeps what an earlier one stored.
-	q := `INSERT INTO users (openid, unionid, nickname, sex, province, city, country, avatar_url, privilege, language, scope,
+// userInsert and userOnConflict are the web login's upsert of a user by
+// Official Account openid, around its values: the profile columns are only
+// overwritten when this login fetched a profile (a silent snsapi_base login
+// keeps what an earlier one stored).
+const (
+	userInsert = `INSERT INTO users (openid, unionid, nickname, sex, province, city, country, avatar_url, privilege, language, scope,
 	        access_token_enc, access_token_expires_at, refresh_token_enc, refresh_token_expires_at,
-	        created_at, updated_at, last_login_at, login_count)
-	      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-	      ON CONFLICT (openid) DO UPDATE SET
+	        created_at, updated_at, last_login_at, login_count) `
+	userOnConflict = ` ON CONFLICT (openid) DO UPDATE SET
 	        unionid = COALESCE(excluded.unionid, users.unionid),
 	        nickname = CASE WHEN ? THEN excluded.nickname ELSE users.nickname END,
 	        sex = CASE WHEN ? THEN excluded.sex ELSE users.sex END,
@@ -170,13 +162,108 @@ func upsertWebUser(tx *gorm.DB, l Login) (id int64, disabled bool, err error) {
 	        last_login_at = excluded.last_login_at,
 	        login_count = users.login_count + 1
 	      RETURNING id, disabled`
-	err = tx.Raw(q,
-		l.OpenID, unionid, p.Nickname, p.Sex, p.Province, p.City, p.Country, p.AvatarURL, p.Privilege, p.Language, l.Scope,
-		l.AccessTokenEnc, l.AccessTokenExpiresAt.UTC(), l.RefreshTokenEnc, l.RefreshTokenExpiresAt.UTC(),
-		at, at, at,
-		hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile,
-	).Scan(&row).Error
+)
+
+// userUpsertArgs are the upsert's values and its conflict branch's flags.
+func userUpsertArgs(l Login) (values, flags []any) {
+	var unionid *string
+	if l.UnionID != "" {
+		unionid = &l.UnionID
+	}
+	p := l.Profile
+	hasProfile := p != nil
+	if p == nil {
+		p = &Profile{Privilege: "[]"}
+	}
+	if p.Privilege == "" {
+		p.Privilege = "[]"
+	}
+	at := l.At.UTC()
+	values = []any{l.OpenID, unionid, p.Nickname, p.Sex, p.Province, p.City, p.Country, p.AvatarURL, p.Privilege, p.Language, l.Scope,
+		l.AccessTokenEnc, l.AccessTokenExpiresAt.UTC(), l.RefreshTokenEnc, l.RefreshTokenExpiresAt.UTC(), at, at, at}
+	flags = []any{hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile}
+	return values, flags
+}
+
+// upsertWebUser upserts the user by Official Account openid in one
+// statement and returns its id and whether it is disabled.
+func upsertWebUser(tx *gorm.DB, l Login) (id int64, disabled bool, err error) {
+	values, flags := userUpsertArgs(l)
+	var row struct {
+		ID       int64
+		Disabled bool
+	}
+	q := userInsert + `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)` + userOnConflict
+	err = tx.Raw(q, append(values, flags...)...).Scan(&row).Error
 	return row.ID, row.Disabled, err
+}
+
+// recordWebLoginFast is RecordLogin's one-statement path on Postgres, for
+// the logins that cannot link identities: a person WeChat gave no unionid,
+// or one already known by this openid (every returning user). It upserts
+// the user and its Official Account identity together and reports ok false
+// (having written nothing) for a new openid with a unionid, which must go
+// through the locked path that looks for the person's other identities.
+func (db *DB) recordWebLoginFast(ctx context.Context, l Login) (id int64, disabled, ok bool, err error) {
+	return webUpsert(db.Gorm.WithContext(ctx), l, l.UnionID == "", LinkedFirst)
+}
+
+// webLoginTarget finds, in one query, the user who has this Official
+// Account openid (known) and, for a unionid, the user without an Official
+// Account openid whom the person's other identities belong to (candidate).
+func webLoginTarget(tx *gorm.DB, openid, unionid string) (known, candidate int64, err error) {
+	var row struct {
+		Known     *int64
+		Candidate *int64
+	}
+	err = tx.Raw(`SELECT (SELECT id FROM users WHERE openid = ?) AS known, (SELECT id FROM (
+	      SELECT u.id FROM users u WHERE u.unionid = ? AND u.openid IS NULL
+	      UNION SELECT u.id FROM identities i JOIN users u ON u.id = i.user_id WHERE i.unionid = ? AND u.openid IS NULL
+	    ) c ORDER BY id LIMIT 1) AS candidate`, openid, unionid, unionid).Scan(&row).Error
+	if row.Known != nil {
+		known = *row.Known
+	}
+	if row.Candidate != nil && unionid != "" {
+		candidate = *row.Candidate
+	}
+	return known, candidate, err
+}
+
+// webUpsert is the Postgres statement that upserts a web login's user and
+// its Official Account identity (linked as given). Unless always, a new
+// openid is not inserted: ok is false and nothing was written.
+func webUpsert(tx *gorm.DB, l Login, always bool, linked string) (id int64, disabled, ok bool, err error) {
+	values, flags := userUpsertArgs(l)
+	at := l.At.UTC()
+	var unionid *string
+	if l.UnionID != "" {
+		unionid = &l.UnionID
+	}
+	q := `WITH u AS (` + userInsert + `SELECT ?::text, ?::text, ?::text, ?::smallint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text,
+	        ?::bytea, ?::timestamptz, ?::bytea, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::timestamptz, 1
+	      WHERE ?::boolean OR EXISTS (SELECT 1 FROM users WHERE openid = ?::text)` + userOnConflict + `),
+	    i AS (INSERT INTO identities (user_id, app, appid, openid, unionid, linked_by, created_at, last_login_at, login_count)
+	      SELECT id, 'oa', ?::text, ?::text, ?::text, ?::text, ?::timestamptz, ?::timestamptz, 1 FROM u
+	      ON CONFLICT (app, openid) DO UPDATE SET
+	        unionid = COALESCE(excluded.unionid, identities.unionid),
+	        appid = CASE WHEN excluded.appid <> '' THEN excluded.appid ELSE identities.appid END,
+	        last_login_at = excluded.last_login_at,
+	        login_count = identities.login_count + 1)
+	    SELECT id, disabled FROM u`
+	args := append(values, always, l.OpenID)
+	args = append(args, flags...)
+	args = append(args, l.AppID, l.OpenID, unionid, linked, at, at)
+	var rows []struct {
+		ID       int64
+		Disabled bool
+	}
+	if err := tx.Raw(q, args...).Scan(&rows).Error; err != nil {
+		return 0, false, false, err
+	}
+	if len(rows) == 0 {
+		return 0, false, false, nil
+	}
+	return rows[0].ID, rows[0].Disabled, true, nil
 }
 
 // UserByID loads one user.
