@@ -12,8 +12,8 @@ import (
 
 // The computer login by QR code in two real browsers: a desktop Chrome at
 // 1280 px shows the code; an Android WeChat at 375 px reads it (from the
-// screenshot, as a camera would), logs in through WeChat's consent page,
-// and confirms; the computer's page notices the scan and then moves to the
+// screenshot, as a camera would), opens it with the simulator's 扫一扫 in
+// the chat window, logs in through WeChat's consent page, and confirms; the computer's page notices the scan and then moves to the
 // profile by itself, logged in as that person.
 func TestQRLoginWithTwoBrowsers(t *testing.T) {
 	s := startServer(t, simulator)
@@ -40,8 +40,11 @@ func TestQRLoginWithTwoBrowsers(t *testing.T) {
 	}
 	pc.checkPage("qr-login")
 
-	// The phone scans: not logged in yet, so through WeChat and back.
-	phone.open(scan, consentPath)
+	// The phone scans, with the simulator's 扫一扫 in its chat window: not
+	// logged in yet, so through WeChat and back.
+	phone.open(s.URL+"/_sim/chat", "/_sim/chat")
+	phone.run(chromedp.SendKeys(chromedp.CSS(`#chat-scan input[name=url]`), scan))
+	phone.tap(`#chat-scan button`, consentPath)
 	phone.choose("user", "zhangsan")
 	phone.choose("double", "off")
 	phone.tap(`button[value="allow"]`, "/login/qr/scan")

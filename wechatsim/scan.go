@@ -13,6 +13,9 @@ import (
 // second browser window (or a private one, for a separate cookie jar) the
 // whole computer login runs on one machine.
 //
+// The chat window (/chat) has the same input as a 扫一扫 bar above the
+// messages; its form submits here.
+//
 // Only URLs of the site the simulator is mounted on are opened: the
 // scanner must not become an open redirect of a development server.
 

@@ -3,6 +3,7 @@ package wechatsim_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -29,5 +30,26 @@ func TestScanOpensOnlyThisSite(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" || !strings.Contains(body, "只能打开本站") {
 			t.Errorf("%.40q: %d %q", bad, resp.StatusCode, resp.Header.Get("Location"))
 		}
+	}
+}
+
+// The chat window's 扫一扫 bar submits to the scanner, which opens the URL
+// in the chat window's own browser.
+func TestChatWindowHasTheScanner(t *testing.T) {
+	e := newEnv(t, nil)
+	resp, body := get(t, e.base+"/chat")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="chat-scan"`) || !strings.Contains(body, `name="url"`) {
+		t.Fatalf("chat window without the scanner: %d", resp.StatusCode)
+	}
+	m := regexp.MustCompile(`<form class="chat-scan"[^>]*action="([^"]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no scanner form action")
+	}
+	chat, _ := url.Parse(e.base + "/chat")
+	action := chat.ResolveReference(&url.URL{Path: m[1]})
+	scanned := strings.TrimSuffix(e.base, "/_sim") + "/login/qr/scan?t=abcdefghijklmnopqrstuvwxyzABCD-_"
+	resp, _ = get(t, action.String()+"?url="+url.QueryEscape(scanned))
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != scanned {
+		t.Fatalf("the chat window's scanner: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
