@@ -282,7 +282,9 @@ func (f *Failed) Error() string { return "exchange failed: " + f.Kind }
 // Restartable reports whether a fresh login (a new code) can fix this:
 // WeChat rejected the code (40029, 40163, 42003), the state is used up, or
 // the code's owner vanished.
-func (f *Failed) Restartable() bool { return f.Kind == "rejected" || f.Kind == "abandoned" }
+func (f *Failed) Restartable() bool {
+	return f.Kind == models.KindRejected || f.Kind == models.KindSpent || f.Kind == "abandoned"
+}
 
 // Hash is how codes, states and session ids are stored: SHA-256, hex.
 func Hash(s string) string {

@@ -23,6 +23,9 @@ const (
 const (
 	KindRejected = "rejected"
 	KindMismatch = "mismatch"
+	// KindSpent marks a code claimed in the instant its state was used up
+	// (see ClaimExchange); it is never sent to WeChat.
+	KindSpent = "spent"
 )
 
 // CodeExchange is one authorization code's row: the exactly-once gate (its
@@ -123,6 +126,13 @@ func (db *DB) after(d time.Duration) (string, []any) {
 // A successful claim also returns the openid that an earlier code of the
 // same state logged in, if any ("" otherwise). No other code of the state
 // can be pending meanwhile, so this is every earlier result there will be.
+//
+// The NOT EXISTS reads the statement's snapshot: a code of the state that
+// was pending then and rejected just before the unique index is checked
+// lets the insert through. So when the state had other rows, the claim looks
+// again after its commit, and a state used up meanwhile turns the new row
+// into a KindSpent failure instead of a claim: one rejected code per state,
+// exactly (TestOneStateAllowsOneRejectedCode).
 func (db *DB) ClaimExchange(ctx context.Context, row *CodeExchange, lease time.Duration) (claimed bool, priorOpenID string, err error) {
 	now, nowArgs := db.clock()
 	until, untilArgs := db.after(lease)
@@ -131,19 +141,39 @@ func (db *DB) ClaimExchange(ctx context.Context, row *CodeExchange, lease time.D
 		SELECT ?, ?, ?, ?, ?, ?, ?, ` + until + `, 1, ` + now + `, ` + now + `
 		WHERE NOT EXISTS (SELECT 1 FROM code_exchanges WHERE state_hash = ? AND status = ? AND error_kind IN (?, ?))
 		ON CONFLICT DO NOTHING
-		RETURNING (SELECT p.openid FROM code_exchanges p WHERE p.state_hash = ? AND p.status = ? ORDER BY p.id LIMIT 1)`
+		RETURNING (SELECT p.openid FROM code_exchanges p WHERE p.state_hash = ? AND p.status = ? ORDER BY p.id LIMIT 1),
+			(SELECT count(*) FROM code_exchanges o WHERE o.state_hash = ? AND o.code_hash <> ?)`
 	args := []any{row.CodeHash, row.StateHash, row.BrowserHash, row.NextPath, row.Scope, StatusPending, row.Owner}
 	args = append(args, untilArgs...)
 	args = append(args, nowArgs...)
 	args = append(args, nowArgs...)
-	args = append(args, row.StateHash, StatusFailed, KindRejected, KindMismatch, row.StateHash, StatusDone)
-	var prior sql.NullString
-	err = db.SQL.QueryRowContext(ctx, db.rebind(q), args...).Scan(&prior)
+	args = append(args, row.StateHash, StatusFailed, KindRejected, KindMismatch, row.StateHash, StatusDone, row.StateHash, row.CodeHash)
+	var (
+		prior  sql.NullString
+		others int
+	)
+	err = db.SQL.QueryRowContext(ctx, db.rebind(q), args...).Scan(&prior, &others)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, "", nil
 	}
 	if err != nil {
 		return false, "", err
+	}
+	if others == 0 {
+		return true, prior.String, nil // a state's first code: nothing to look at again
+	}
+	var spent bool
+	err = db.SQL.QueryRowContext(ctx, db.rebind(`SELECT EXISTS (SELECT 1 FROM code_exchanges WHERE state_hash = ? AND status = ? AND error_kind IN (?, ?)),
+		(SELECT p.openid FROM code_exchanges p WHERE p.state_hash = ? AND p.status = ? ORDER BY p.id LIMIT 1)`),
+		row.StateHash, StatusFailed, KindRejected, KindMismatch, row.StateHash, StatusDone).Scan(&spent, &prior)
+	if err != nil {
+		return false, "", err
+	}
+	if spent {
+		if err := db.FailExchange(ctx, row.CodeHash, Fence{Owner: row.Owner, Attempt: 1}, 0, KindSpent); err != nil {
+			return false, "", err
+		}
+		return false, "", nil
 	}
 	return true, prior.String, nil
 }
