@@ -10,7 +10,10 @@
 //     state be in flight at a time, and the insert's own WHERE NOT EXISTS
 //     refuses a state one of whose codes WeChat rejected (or that logged in
 //     another person): one state costs at most one rejected WeChat call,
-//     whatever an attacker sends (TestOneStateAllowsOneRejectedCode).
+//     whatever an attacker sends (TestOneStateAllowsOneRejectedCode). The
+//     NOT EXISTS sees the statement's snapshot, so a claim of a state that
+//     had other rows looks again after its commit and turns itself into a
+//     "spent" failure if the state was used up in between.
 //  2. Own. The inserting request calls WeChat on a context detached from the
 //     request (the browser aborts the first request on purpose), records the
 //     result under its fence and wakes waiters.
