@@ -58,12 +58,31 @@ func TestPublishMenuThenTapItInTheChatWindow(t *testing.T) {
 	}
 	phone.shot("chat-window")
 	phone.checkPage("chat-window")
-	phone.tap(`#chat-menu a.chat-btn`, consentPath)
+	// The follow switch pushes subscribe; the menu tap pushes VIEW, then
+	// opens the entry.
+	phone.tap(`#chat-follow-btn`, "/_sim/chat")
+	if got := phone.text("#chat-follow"); !strings.Contains(got, "已关注") {
+		t.Fatalf("after following the chat window shows %q", got)
+	}
+	phone.checkPage("chat-window-followed")
+	phone.tap(`#chat-menu .chat-view`, consentPath)
 	phone.choose("user", "zhangsan")
 	phone.choose("double", "off")
 	phone.tap(`button[value="allow"]`, "/profile")
 	if got := phone.text("#nickname"); got != "张三" {
 		t.Fatalf("nickname %q, want 张三", got)
+	}
+	var openid string
+	for _, u := range s.Sim.Users() {
+		if u.Key == "zhangsan" {
+			openid = u.OpenID
+		}
+	}
+	if fs, err := s.App.DB.FollowOf(context.Background(), openid); err != nil || !fs.Followed {
+		t.Errorf("follow status after the chat window's switch: %+v %v", fs, err)
+	}
+	if taps, err := s.App.DB.RecentTaps(context.Background(), openid, 5); err != nil || len(taps) != 1 || taps[0].EventKey != s.Sim.Menu()[0].URL {
+		t.Errorf("VIEW pushed by the chat window's tap: %+v %v", taps, err)
 	}
 	phone.checkClean()
 }

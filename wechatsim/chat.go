@@ -16,9 +16,12 @@ func parseChatPage() *template.Template {
 	return template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/chat.html"))
 }
 
-// chatButton is one button as the chat window draws it.
+// chatButton is one button as the chat window draws it. A view button is
+// a form posting to the push page's tap handler (Tap), which pushes VIEW
+// to the app as WeChat does and then opens the URL; User is the follower.
 type chatButton struct {
 	Name, Type, URL, Key string
+	Tap, User, MenuID    string
 	Subs                 []chatButton
 }
 
@@ -28,6 +31,21 @@ type chatPage struct {
 	Buttons []chatButton
 	// Cols is the number of top-level buttons, for the bar's layout class.
 	Cols int
+	// The follow switch: who is chatting, whether they follow (as far as
+	// the simulator's pushes went), where the switch posts.
+	User, Nickname, FollowAction string
+	Followed                     bool
+}
+
+// chatMenuID is the MenuId the chat window's taps carry (the simulator
+// publishes one default menu).
+const chatMenuID = "100"
+
+func (c *chatButton) wire(tap, user string) {
+	c.Tap, c.User, c.MenuID = tap, user, chatMenuID
+	for i := range c.Subs {
+		c.Subs[i].wire(tap, user)
+	}
 }
 
 func toChat(b MenuButton) chatButton {
@@ -41,11 +59,19 @@ func toChat(b MenuButton) chatButton {
 	return c
 }
 
-// handleChat is GET /chat.
-func (s *Sim) handleChat(w http.ResponseWriter, _ *http.Request) {
-	d := chatPage{pageBase: pageBase{Static: s.o.Prefix + "/static"}, Account: "公众号"}
+// handleChat is GET /chat (?user=KEY picks the follower; default the one
+// the consent page last chose).
+func (s *Sim) handleChat(w http.ResponseWriter, r *http.Request) {
+	u := s.pushUserFrom(r)
+	d := chatPage{pageBase: pageBase{Static: s.o.Prefix + "/static"}, Account: "公众号",
+		User: u.Key, Nickname: u.Nickname, FollowAction: s.o.Prefix + "/push/follow"}
+	s.mu.Lock()
+	d.Followed = s.following[u.OpenID]
+	s.mu.Unlock()
 	for _, b := range s.Menu() {
-		d.Buttons = append(d.Buttons, toChat(b))
+		c := toChat(b)
+		c.wire(s.o.Prefix+"/push/tap", u.Key)
+		d.Buttons = append(d.Buttons, c)
 	}
 	d.Cols = len(d.Buttons)
 	s.render(w, http.StatusOK, "chat", d)

@@ -81,7 +81,8 @@ func TestMenuCreateValidation(t *testing.T) {
 	}
 }
 
-// The chat window shows the published menu; a view button is a link to its URL.
+// The chat window shows the published menu; a view button is a form that
+// pushes VIEW (the push page's tap handler) and then opens its URL.
 func TestChatWindowShowsTheMenu(t *testing.T) {
 	e := newEnv(t, nil)
 	_, body := get(t, e.base+"/chat")
@@ -93,7 +94,8 @@ func TestChatWindowShowsTheMenu(t *testing.T) {
 		{Name: "更多", SubButtons: []wechatsim.MenuButton{{Type: "click", Name: "客服<>", Key: "K"}}},
 	})
 	resp, body := get(t, e.base+"/chat")
-	if resp.StatusCode != 200 || !strings.Contains(body, `href="https://app.example/wechat/entry?next=/profile"`) ||
+	if resp.StatusCode != 200 || !strings.Contains(body, `name="url" value="https://app.example/wechat/entry?next=/profile"`) ||
+		!strings.Contains(body, `/push/tap"`) || !strings.Contains(body, `id="chat-follow"`) ||
 		!strings.Contains(body, "客服&lt;&gt;") || !strings.Contains(body, "chat-cols-2") {
 		t.Fatalf("chat window: %d %s", resp.StatusCode, body)
 	}

@@ -82,7 +82,11 @@ func (s *Sim) handlePushFollow(w http.ResponseWriter, r *http.Request) {
 		s.following[u.OpenID] = follow
 		s.mu.Unlock()
 	}
-	http.Redirect(w, r, s.o.Prefix+"/push?user="+url.QueryEscape(u.Key), http.StatusSeeOther)
+	back := s.o.Prefix + "/push?user=" + url.QueryEscape(u.Key)
+	if r.FormValue("from") == "chat" {
+		back = s.o.Prefix + "/chat?user=" + url.QueryEscape(u.Key)
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
 // handlePushTap is POST /push/tap: a view button. WeChat pushes VIEW and
