@@ -33,7 +33,7 @@ func (a *Admin) logins(c *gin.Context) {
 	}
 	f := models.ExchangeFilter{Status: q.Get("status")}
 	switch f.Status {
-	case "", models.StatusPending, models.StatusDone, models.StatusFailed:
+	case "", models.StatusPending, models.StatusDone, models.StatusFailed, models.OutcomeRefused, models.OutcomeSnapshot:
 	default:
 		a.fail(c, http.StatusBadRequest, msgBadRequest)
 		return

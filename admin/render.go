@@ -64,6 +64,7 @@ func newRenderer() (*renderer, error) {
 		"fmtTime":    r.fmtTime,
 		"fmtTimePtr": r.fmtTimePtr,
 		"describe":   wechat.Describe,
+		"failDesc":   failDesc,
 		"kindName":   kindName,
 		"statusName": statusName,
 		"actionName": actionName,
@@ -167,16 +168,47 @@ func deref[T any](p *T) T {
 	return *p
 }
 
+// statusName names a row's outcome (models.ExchangeRow.Outcome).
 func statusName(s string) string {
 	switch s {
 	case models.StatusDone:
 		return "成功"
+	case models.OutcomeRefused:
+		return "已拒绝"
 	case models.StatusFailed:
 		return "失败"
+	case models.OutcomeSnapshot:
+		return "快照页访客"
 	case models.StatusPending:
 		return "进行中"
 	}
 	return s
+}
+
+// failDesc says what went wrong with an exchange: WeChat's errcode when it
+// gave one, otherwise what happened (errcode 0 is WeChat's "ok", never the
+// meaning of a failure).
+func failDesc(errcode int, kind string) string {
+	if errcode != 0 {
+		return wechat.Describe(errcode)
+	}
+	switch kind {
+	case "unavailable":
+		return "微信无应答（超时、5xx 或无法解析的回答）"
+	case models.KindSnapshot:
+		return "快照页访客，尚未授权（不是错误）"
+	case models.KindDisabled:
+		return "用户已停用，登录被拒绝"
+	case models.KindMismatch:
+		return "同一次登录的第二个 code 属于另一个人，已拒绝"
+	case "store":
+		return "保存失败（数据库）"
+	case "abandoned":
+		return "处理中断（实例退出）"
+	case "wechat":
+		return "微信报错（无错误码）"
+	}
+	return "—"
 }
 
 // kindName explains the exchange gate's failure kinds.
@@ -191,7 +223,11 @@ func kindName(k string) string {
 	case "wechat":
 		return "微信报错"
 	case "snapshot":
-		return "快照页用户"
+		return "快照页访客"
+	case "disabled":
+		return "用户已停用"
+	case "mismatch":
+		return "不是同一人"
 	case "store":
 		return "存储失败"
 	case "abandoned":

@@ -15,7 +15,7 @@ func TestLoginHappyPathBothScopes(t *testing.T) {
 		wantInBody        []string
 		wantUserinfo      int
 	}{
-		{"userinfo shows nickname and avatar", "snsapi_userinfo", "zhangsan", []string{"张三", `class="avatar"`, "广州"}, 1},
+		{"userinfo shows nickname and avatar", "snsapi_userinfo", "zhangsan", []string{"张三", `class="avatar"`}, 1},
 		{"emoji nickname intact", "snsapi_userinfo", "emoji", []string{"小明🐱🌸✨"}, 1},
 		{"base scope is silent, no userinfo", "snsapi_base", "zhangsan", []string{"微信用户"}, 0},
 	}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Config is every setting wxlogin reads. The environment variable names are a
@@ -24,13 +26,17 @@ type Config struct {
 	WeChatSecret   string
 	WeChatOAuthURL string
 	WeChatAPIURL   string
-	WeChatScope    string
+	WeChatScope    string // auto (default), snsapi_base or snsapi_userinfo
 	// WeChatMiniAppID and WeChatMiniSecret are the mini program's
 	// credentials (WECHAT_MINI_APPID, WECHAT_MINI_SECRET). Unset: the mini
 	// program routes answer 404, except in simulator mode, which uses the
 	// simulator's mini program.
 	WeChatMiniAppID  string
 	WeChatMiniSecret string
+
+	// SiteName is the name people see (SITE_NAME): page titles, which WeChat
+	// shows in its title bar, the landing page and the footer.
+	SiteName string
 
 	// SessionKeys sign the session cookie; the first signs, all verify (rotation).
 	SessionKeys [][]byte
@@ -156,9 +162,10 @@ func Load(env Getenv) (*Config, error) {
 		WeChatSecret:      must("WECHAT_SECRET", ""),
 		WeChatOAuthURL:    strings.TrimRight(must("WECHAT_OAUTH_URL", "https://open.weixin.qq.com"), "/"),
 		WeChatAPIURL:      strings.TrimRight(must("WECHAT_API_URL", "https://api.weixin.qq.com"), "/"),
-		WeChatScope:       must("WECHAT_SCOPE", "snsapi_userinfo"),
+		WeChatScope:       must("WECHAT_SCOPE", "auto"),
 		WeChatMiniAppID:   must("WECHAT_MINI_APPID", ""),
 		WeChatMiniSecret:  must("WECHAT_MINI_SECRET", ""),
+		SiteName:          strings.TrimSpace(must("SITE_NAME", "wxlogin")),
 		SimDoubleCallback: must("SIM_DOUBLE_CALLBACK", "A"),
 		InstanceID:        must("INSTANCE_ID", ""),
 		LogFormat:         must("LOG_FORMAT", ""),
@@ -214,8 +221,11 @@ func Load(env Getenv) (*Config, error) {
 			errs = append(errs, errors.New("DATABASE_LISTEN_URL: want postgres://user:pass@host:port/db, a direct connection to the same database"))
 		}
 	}
-	if c.WeChatScope != "snsapi_userinfo" && c.WeChatScope != "snsapi_base" {
-		errs = append(errs, fmt.Errorf("WECHAT_SCOPE: want snsapi_userinfo or snsapi_base, got %q", c.WeChatScope))
+	if c.WeChatScope != "auto" && c.WeChatScope != "snsapi_userinfo" && c.WeChatScope != "snsapi_base" {
+		errs = append(errs, fmt.Errorf("WECHAT_SCOPE: want auto, snsapi_base or snsapi_userinfo, got %q", c.WeChatScope))
+	}
+	if n := utf8.RuneCountInString(c.SiteName); n == 0 || n > 32 || strings.ContainsFunc(c.SiteName, unicode.IsControl) {
+		errs = append(errs, fmt.Errorf("SITE_NAME: want 1 to 32 characters without control characters, got %q", c.SiteName))
 	}
 	if !c.Simulator && c.WeChatSecret == "" {
 		errs = append(errs, errors.New("WECHAT_SECRET: required when WECHAT_APPID is set"))

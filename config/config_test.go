@@ -37,6 +37,8 @@ func TestLoadValidation(t *testing.T) {
 		{"second session key bad", with(prod, "SESSION_KEYS", key+",zz"), "SESSION_KEYS"},
 		{"bad BASE_URL", with(prod, "BASE_URL", "ftp://x"), "BASE_URL"},
 		{"bad scope", with(prod, "WECHAT_SCOPE", "snsapi_login"), "WECHAT_SCOPE"},
+		{"blank site name", with(prod, "SITE_NAME", "  "), "SITE_NAME"},
+		{"site name with a newline", with(prod, "SITE_NAME", "a\nb"), "SITE_NAME"},
 		{"bad lease", with(prod, "EXCHANGE_LEASE", "-1s"), "EXCHANGE_LEASE"},
 		{"postgres URL ok", with(prod, "DATABASE_URL", "postgres://u:p@db:5432/wx"), ""},
 	}
@@ -87,5 +89,22 @@ func TestMPVerifyTokens(t *testing.T) {
 	env["WECHAT_MP_VERIFY"] = "../etc/passwd"
 	if _, err := Load(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "WECHAT_MP_VERIFY") {
 		t.Fatalf("bad token accepted: %v", err)
+	}
+}
+
+// TestDefaultScopeIsAutoAndSiteName: with nothing set a login is silent
+// (WECHAT_SCOPE=auto), and SITE_NAME defaults to wxlogin and is kept as set.
+func TestDefaultScopeIsAutoAndSiteName(t *testing.T) {
+	env := map[string]string{"WECHAT_APPID": "wx123", "WECHAT_SECRET": "s", "SESSION_KEYS": key, "TOKEN_KEY": tokenKey}
+	c, err := Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WeChatScope != "auto" || c.SiteName != "wxlogin" {
+		t.Fatalf("defaults: scope %q site %q", c.WeChatScope, c.SiteName)
+	}
+	env["SITE_NAME"], env["WECHAT_SCOPE"] = "小店 服务号", "snsapi_base"
+	if c, err = Load(func(k string) string { return env[k] }); err != nil || c.SiteName != "小店 服务号" || c.WeChatScope != "snsapi_base" {
+		t.Fatalf("set: %+v %v", c, err)
 	}
 }

@@ -60,6 +60,9 @@ func startServer(t *testing.T, m mode) *server {
 	vars := map[string]string{
 		"DATABASE_URL": testdb.New(t), "BASE_URL": base, "DATA_DIR": t.TempDir(),
 		"SIM_DOUBLE_CALLBACK": "off", "INSTANCE_ID": "e2e",
+		// The login tests expect the profile on first login; the auto
+		// flow has its own test (startServerWith).
+		"WECHAT_SCOPE": "snsapi_userinfo",
 	}
 	if m == simulator {
 		s.Sim = wechatsim.New(wechatsim.Options{Prefix: "/_sim", PublicURL: base + "/_sim",

@@ -221,6 +221,10 @@ type Request struct {
 	// so this request may start an exchange. Without it the request can
 	// only join an exchange its browser started within JoinWindow.
 	MayClaim bool
+	// Refresh: the person is logged in and asked for a fresh profile
+	// (刷新资料, or sharing it after a silent login); the owner stores it
+	// without counting a login (models.Login.Refresh).
+	Refresh bool
 }
 
 func (r Request) kind() string {

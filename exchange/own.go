@@ -50,6 +50,7 @@ func (g *Gate) own(ctx context.Context, req Request, h hashes, fence models.Fenc
 		errors.As(err, &f)
 		return fail(f.Kind, f.ErrCode)
 	}
+	login.Refresh = req.Refresh
 	var (
 		uid      int64
 		disabled bool

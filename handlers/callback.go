@@ -73,7 +73,7 @@ func (h *Handler) callback(c *gin.Context) {
 	}
 	req := exchange.Request{Code: code, State: state, BrowserID: browser, MayClaim: found}
 	if found {
-		req.Next, req.Scope = ls.Next, ls.Scope
+		req.Next, req.Scope, req.Refresh = ls.Next, ls.Scope, ls.Refresh
 	}
 	res, err := h.gate.Exchange(c.Request.Context(), req)
 	if c.Request.Context().Err() != nil {

@@ -27,10 +27,6 @@ func (h *Handler) entry(c *gin.Context) {
 		return
 	}
 	next := SafeNext(q["next"])
-	scope := h.cfg.WeChatScope
-	if s := q["scope"]; s == "snsapi_base" || s == "snsapi_userinfo" {
-		scope = s
-	}
 	attempt := 1
 	if q["attempt"] == "2" {
 		attempt = 2
@@ -48,13 +44,14 @@ func (h *Handler) entry(c *gin.Context) {
 		h.openInWeChat(c, next)
 		return
 	}
+	scope := entryScope(h.cfg.WeChatScope, q["scope"], u != nil)
 	state, err := newState()
 	if err != nil {
 		h.errorPage(c, http.StatusInternalServerError, pageInternal)
 		return
 	}
 	now := h.now()
-	states := []loginState{{State: state, Next: next, Scope: scope, Created: now.Unix(), Attempt: attempt}}
+	states := []loginState{{State: state, Next: next, Scope: scope, Created: now.Unix(), Attempt: attempt, Refresh: u != nil}}
 	nextBytes := len(next)
 	for _, ls := range loginStates(s) {
 		if len(states) < maxLoginStates && now.Sub(time.Unix(ls.Created, 0)) < stateTTL &&
@@ -70,6 +67,33 @@ func (h *Handler) entry(c *gin.Context) {
 	}
 	c.Header("Referrer-Policy", "no-referrer")
 	c.Redirect(http.StatusFound, h.wx.AuthorizeURL(h.cfg.RedirectURI(), scope, state))
+}
+
+// ScopeAuto is WECHAT_SCOPE=auto, the default: a login is silent
+// (snsapi_base: no consent page, openid only), and snsapi_userinfo is asked
+// for only when the person taps to share their nickname and avatar (the
+// profile's button, scope=snsapi_userinfo on the entry link) or a menu link
+// names it for a page that needs it. WeChat's rules (2022-07-12) require
+// exactly this; a page that asks for snsapi_userinfo as it opens is shown in
+// snapshot mode. Once shared, the stored profile is kept by later silent
+// logins, so nobody is asked twice.
+const ScopeAuto = "auto"
+
+// entryScope picks the scope of one trip to WeChat: the link's scope
+// parameter when it names one, else the configured scope, where auto means
+// snsapi_base for a login and snsapi_userinfo for a logged-in person who
+// asked to refresh (the only reason they come back to the entry).
+func entryScope(configured, asked string, loggedIn bool) string {
+	if asked == "snsapi_base" || asked == "snsapi_userinfo" {
+		return asked
+	}
+	if configured != ScopeAuto {
+		return configured
+	}
+	if loggedIn {
+		return "snsapi_userinfo"
+	}
+	return "snsapi_base"
 }
 
 // newState returns 128 random bits as 32 hex characters (WeChat allows

@@ -14,7 +14,8 @@ func (h *Handler) home(c *gin.Context) {
 		return
 	}
 	// Outside WeChat, the page also offers the computer login by QR code.
-	h.render(c, http.StatusOK, "home", templateData{User: u, Data: homeData{QRLogin: h.qr != nil && !isWeChat(c.Request.UserAgent())}})
+	h.render(c, http.StatusOK, "home", templateData{User: u, AsksProfile: h.cfg.WeChatScope == "snsapi_userinfo",
+		Data: homeData{QRLogin: h.qr != nil && !isWeChat(c.Request.UserAgent())}})
 }
 
 type homeData struct{ QRLogin bool }

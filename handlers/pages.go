@@ -41,8 +41,13 @@ var messages = map[string]*Message{
 	pageWeChatFailed: {Icon: "warn", Title: "登录没有成功",
 		Text:     "微信没有确认这次登录。请重新登录；如果一直出现，请稍后再试。",
 		RetryURL: retryLogin, RetryLabel: "重新登录"},
-	pageSnapshot: {Icon: "info", Title: "请打开完整页面",
-		Text: "你正在朋友圈的快照页中浏览，无法登录。请点击屏幕下方的“前往访问”打开完整页面后再登录。"},
+	// WeChat opens a page in "snapshot" mode when it would ask for the
+	// profile as it opens, wherever the link was tapped (not only in
+	// Moments); WeChat itself shows the button to go on. Not an error: no
+	// reference number.
+	pageSnapshot: {Icon: "info", Title: "请使用完整服务",
+		Text:  "这是微信的预览模式，还不能登录。请轻触屏幕右下角的“使用完整服务”，同意后即可继续。",
+		NoRef: true},
 	pageDisabled: {Icon: "warn", Title: "账号已停用",
 		Text: "这个账号已被管理员停用，暂时不能登录。如有疑问，请联系公众号客服。"},
 	pageNotFound: {Icon: "info", Title: "页面不存在",

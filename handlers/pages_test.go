@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"wxlogin/models"
+	"wxlogin/reqid"
 )
 
 // strictCSPViolations finds markup that the pages' CSP (script-src 'self';
@@ -31,11 +32,13 @@ func renderedPages(t *testing.T, h *Handler) map[string]string {
 	user := &models.User{
 		ID: 1, Nickname: `<script>alert("x")</script> & "Tom" 's`, Sex: 2, Province: "广东", City: "<b>City</b>",
 		Country: "中国", AvatarURL: "http://thirdwx.qlogo.cn/mmopen/abc/132", Language: "zh_CN",
-		CreatedAt: seen, LastLoginAt: &seen, LoginCount: 3,
+		CreatedAt: seen, LastLoginAt: &seen, LoginCount: 3, ProfileUpdatedAt: &seen,
 	}
 	render := func(page string, data templateData) string {
 		rec := httptest.NewRecorder()
-		h.renderTo(rec, httptest.NewRequest(http.MethodGet, "/", nil), http.StatusOK, page, data)
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req = req.WithContext(reqid.With(req.Context(), "req-id-1"))
+		h.renderTo(rec, req, http.StatusOK, page, data)
 		if rec.Code != http.StatusOK {
 			t.Fatalf("%s: status %d: %s", page, rec.Code, rec.Body.String())
 		}
@@ -113,19 +116,24 @@ func TestPageContent(t *testing.T) {
 		want []string
 		not  []string
 	}{
-		{"home", []string{"微信登录", `href="/wechat/entry?next=/profile"`}, []string{"查看我的资料"}},
+		// Today's WeChat gives no gender or region: nothing promises them.
+		{"home", []string{"微信登录", `href="/wechat/entry?next=/profile"`, "不弹授权页", "<h1 id=\"hero-title\" class=\"hero-title\">wxlogin</h1>", "<title>微信登录 · wxlogin</title>"},
+			[]string{"查看我的资料", "性别", "地区", "语言"}},
 		{"home logged in", []string{"查看我的资料", `href="/profile"`, "&lt;script&gt;"}, []string{"<script>", `href="/wechat/entry`}},
 		{"profile", []string{
-			"&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;Tom&#34; &#39;s", "女", "中国 广东 &lt;b&gt;City&lt;/b&gt;",
-			"简体中文", "2026-03-04 13:06", "登录次数", `class="avatar"`, `src="https://thirdwx.qlogo.cn/mmopen/abc/132"`,
-			"刷新资料", `action="/logout"`, "退出登录",
-		}, []string{"<b>City</b>"}},
-		{"profile minimal", []string{"微信用户", "未知", `aria-label="没有头像"`}, nil},
+			"&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;Tom&#34; &#39;s", "已分享", "2026-03-04 13:06", "登录次数",
+			`class="avatar"`, `src="https://thirdwx.qlogo.cn/mmopen/abc/132"`,
+			"刷新昵称和头像", "scope=snsapi_userinfo&amp;refresh=1", `action="/logout"`, "退出登录",
+		}, []string{"<b>City</b>", "City", "广东", ">女<", "简体中文"}},
+		{"profile minimal", []string{"微信用户", "未分享", "分享昵称和头像", "只问这一次", `aria-label="没有头像"`}, []string{"刷新昵称和头像"}},
 		{"open_in_wechat", []string{"请在微信中打开", "<svg", `role="img"`, "https://wx.example.com/wechat/entry?next=%2Fprofile"}, nil},
 		{"message cancelled", []string{"已取消登录", `href="/wechat/entry?next=/profile"`, "icon-info.svg"}, nil},
 		{"message wechat_busy", []string{"微信繁忙", "重试", "icon-waiting.svg"}, nil},
 		{"message internal", []string{"出错了", "icon-warn.svg"}, nil},
-		{"message snapshot", []string{"请打开完整页面", "前往访问"}, []string{"btn-primary"}},
+		{"message internal", []string{"参考编号 req-id-1"}, nil},
+		// WeChat's own words; snapshot mode is not only Moments, and it is no
+		// error: no reference number.
+		{"message snapshot", []string{"使用完整服务", "右下角"}, []string{"btn-primary", "朋友圈", "参考编号", "req-id-1"}},
 		{"qr_login", []string{"微信扫码登录", "<svg", `data-ticket="abcdefghijklmnopqrstuvwxyzABCD-_"`,
 			`/login/qr/scan?t=abcdefghijklmnopqrstuvwxyzABCD-_"`,
 			`<script src="/static/qrlogin.js?v=`, `action="/login/qr"`, `name="t"`, "180 秒"}, nil},

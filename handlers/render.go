@@ -21,13 +21,18 @@ import (
 // templateData is what every page gets; pages read the fields they need.
 type templateData struct {
 	Simulator bool
-	RequestID string
-	CSRFToken string
-	User      *models.User
-	Message   *Message
-	EntryURL  string
-	QR        template.HTML
-	Data      any
+	SiteName  string // SITE_NAME: titles, the landing page, the footer
+	// AsksProfile: every login asks for the profile (WECHAT_SCOPE=
+	// snsapi_userinfo), and the landing page says so; otherwise a login
+	// is silent and only the person's own tap asks.
+	AsksProfile bool
+	RequestID   string
+	CSRFToken   string
+	User        *models.User
+	Message     *Message
+	EntryURL    string
+	QR          template.HTML
+	Data        any
 }
 
 // Message is the content of a one-message page (errors, cancelled, ...).
@@ -38,6 +43,9 @@ type Message struct {
 	RetryURL   string
 	RetryLabel string
 	RequestID  string
+	// NoRef leaves the request id out: the page is no error (a snapshot
+	// visitor), so there is nothing to quote to anyone.
+	NoRef bool
 }
 
 // renderer holds every page parsed once at start-up, and the fingerprints of
@@ -59,9 +67,6 @@ func newRenderer(baseHost string) (*renderer, error) {
 	funcs := template.FuncMap{
 		"asset":      static.URL,
 		"avatarURL":  r.avatarURL,
-		"sexName":    sexName,
-		"langName":   langName,
-		"region":     region,
 		"fmtTime":    func(t time.Time) string { return r.fmtTime(t) },
 		"fmtTimePtr": func(t *time.Time) string { return r.fmtTimePtr(t) },
 	}
@@ -100,10 +105,13 @@ func (h *Handler) renderTo(w http.ResponseWriter, r *http.Request, status int, p
 		return
 	}
 	data.Simulator = h.cfg.Simulator
+	data.SiteName = h.cfg.SiteName
 	data.RequestID = requestIDOf(r.Context())
 	if data.Message != nil {
 		m := *data.Message // the catalogue is shared; never write into it
-		m.RequestID = data.RequestID
+		if !m.NoRef {
+			m.RequestID = data.RequestID
+		}
 		data.Message = &m
 	}
 	buf := h.tmpl.bufs.Get().(*bytes.Buffer)
@@ -132,40 +140,3 @@ func (r *renderer) fmtTime(t time.Time) string { return display.Time(t, timeLayo
 func (r *renderer) fmtClock(t time.Time) string { return display.Time(t, "15:04:05") }
 
 func (r *renderer) fmtTimePtr(t *time.Time) string { return display.TimePtr(t, timeLayout) }
-
-func sexName(s int) string {
-	switch s {
-	case 1:
-		return "男"
-	case 2:
-		return "女"
-	}
-	return "未知"
-}
-
-func langName(l string) string {
-	switch l {
-	case "zh_CN":
-		return "简体中文"
-	case "zh_TW":
-		return "繁體中文"
-	case "en":
-		return "English"
-	case "":
-		return "—"
-	}
-	return l
-}
-
-func region(u *models.User) string {
-	var parts []string
-	for _, p := range []string{u.Country, u.Province, u.City} {
-		if p != "" {
-			parts = append(parts, p)
-		}
-	}
-	if len(parts) == 0 {
-		return "—"
-	}
-	return strings.Join(parts, " ")
-}

@@ -20,6 +20,9 @@ type loginState struct {
 	Scope   string
 	Created int64 // unix seconds
 	Attempt int   // 1, or 2 after one silent restart
+	// Refresh: started by a logged-in person (刷新资料, or sharing the
+	// nickname after a silent login): stored, but not counted as a login.
+	Refresh bool
 }
 
 const loginStatesKey = "login"

@@ -7,8 +7,18 @@ import (
 	"gorm.io/gorm"
 )
 
+// Outcomes of the login log besides the row statuses: a done row of a
+// disabled user is a refusal, a failed row of a snapshot-page visitor is
+// neither a login nor a failure.
+const (
+	OutcomeRefused  = "refused"
+	OutcomeSnapshot = "snapshot"
+)
+
 // ExchangeFilter narrows the login log. Zero fields do not filter.
 type ExchangeFilter struct {
+	// Status is a row status (done: logins only; failed: failures only,
+	// without snapshot visitors) or OutcomeRefused / OutcomeSnapshot.
 	Status  string
 	ErrCode *int
 	From    time.Time // inclusive
@@ -36,12 +46,38 @@ type ExchangeRow struct {
 	Nickname   *string    `gorm:"column:nickname"`
 }
 
+// Outcome is what the row means to a person reading the log: done,
+// refused, failed, snapshot or pending.
+func (r ExchangeRow) Outcome() string {
+	k := ""
+	if r.ErrorKind != nil {
+		k = *r.ErrorKind
+	}
+	switch {
+	case r.Status == StatusDone && k == KindDisabled:
+		return OutcomeRefused
+	case r.Status == StatusFailed && k == KindSnapshot:
+		return OutcomeSnapshot
+	}
+	return r.Status
+}
+
 // ListExchanges returns one page of the login log, newest first, and how many
 // rows match in all.
 func (db *DB) ListExchanges(ctx context.Context, f ExchangeFilter, offset, limit int) ([]ExchangeRow, int64, error) {
 	base := func() *gorm.DB {
 		tx := db.Gorm.WithContext(ctx).Table("code_exchanges AS e")
-		if f.Status != "" {
+		switch f.Status {
+		case "":
+		case StatusDone:
+			tx = tx.Where("e.status = ? AND e.error_kind IS NULL", StatusDone)
+		case OutcomeRefused:
+			tx = tx.Where("e.status = ? AND e.error_kind = ?", StatusDone, KindDisabled)
+		case StatusFailed:
+			tx = tx.Where("e.status = ? AND COALESCE(e.error_kind, '') <> ?", StatusFailed, KindSnapshot)
+		case OutcomeSnapshot:
+			tx = tx.Where("e.status = ? AND e.error_kind = ?", StatusFailed, KindSnapshot)
+		default:
 			tx = tx.Where("e.status = ?", f.Status)
 		}
 		if f.ErrCode != nil {

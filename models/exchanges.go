@@ -28,6 +28,17 @@ const (
 	KindSpent = "spent"
 )
 
+// KindSnapshot is a failed row whose code belonged to a snapshot-page
+// visitor (is_snapshotuser): not an error, the person has not authorized
+// yet. The admin pages count them apart from failures.
+const KindSnapshot = "snapshot"
+
+// KindDisabled marks a done row whose user was disabled when the exchange
+// finished: WeChat's part succeeded, the login was refused. The row stays
+// done (duplicates go by it and refuse the same way); the admin pages show
+// it as a refusal, never as a login.
+const KindDisabled = "disabled"
+
 // CodeExchange is one authorization code's row: the exactly-once gate (its
 // UNIQUE code_hash) and the audit trail of what happened to the code.
 type CodeExchange struct {
@@ -250,11 +261,16 @@ func (db *DB) ExchangesByState(ctx context.Context, stateHash string) ([]CodeExc
 }
 
 // CompleteExchange records a successful exchange, if the fence still holds.
+// When the user is disabled by then, the row is marked KindDisabled: the
+// login is refused (the gate tells the browser so), and the login log and
+// the dashboard must not count it as a login.
 func (db *DB) CompleteExchange(ctx context.Context, codeHash string, f Fence, userID int64, openid string) error {
 	now, nowArgs := db.clock()
-	args := append([]any{StatusDone, userID, openid}, nowArgs...)
+	args := append([]any{StatusDone, userID, openid, KindDisabled, userID}, nowArgs...)
 	args = append(args, nowArgs...)
-	return db.finish(ctx, `status = ?, user_id = ?, openid = ?, updated_at = `+now+`, finished_at = `+now, args, codeHash, f)
+	return db.finish(ctx, `status = ?, user_id = ?, openid = ?,
+	    error_kind = (SELECT CASE WHEN u.disabled THEN ? END FROM users u WHERE u.id = ?),
+	    updated_at = `+now+`, finished_at = `+now, args, codeHash, f)
 }
 
 // FailExchange records a failed exchange with WeChat's errcode (0 if none)

@@ -13,7 +13,9 @@ type Dashboard struct {
 	UsersTotal int64 `gorm:"column:users_total"`
 	UsersToday int64 `gorm:"column:users_today"`
 	UsersWeek  int64 `gorm:"column:users_week"`
-	Logins24h  int64 `gorm:"column:logins_24h"`
+	Logins24h  int64 `gorm:"column:logins_24h"`   // done and not refused
+	Refused24h int64 `gorm:"column:refused_24h"`  // a disabled user's attempts
+	Snapshot24 int64 `gorm:"column:snapshot_24h"` // snapshot-page visitors (not failures)
 	Duplicates int64 `gorm:"column:duplicates"`
 }
 
@@ -32,36 +34,41 @@ type Bucket struct {
 }
 
 // DashboardCounts counts users (all, created since today, since weekStart),
-// successful logins since since24h, and the duplicate callbacks absorbed by
-// every exchange still kept.
+// logins since since24h (a disabled user's refused attempt is counted
+// apart, and so are snapshot-page visitors), and the duplicate callbacks
+// absorbed by every exchange still kept.
 func (db *DB) DashboardCounts(ctx context.Context, today, weekStart, since24h time.Time) (*Dashboard, error) {
 	var d Dashboard
 	err := db.Gorm.WithContext(ctx).Raw(`SELECT
 	        (SELECT COUNT(*) FROM users) AS users_total,
 	        (SELECT COUNT(*) FROM users WHERE created_at >= ?) AS users_today,
 	        (SELECT COUNT(*) FROM users WHERE created_at >= ?) AS users_week,
-	        (SELECT COUNT(*) FROM code_exchanges WHERE status = 'done' AND created_at >= ?) AS logins_24h,
+	        (SELECT COUNT(*) FROM code_exchanges WHERE status = 'done' AND error_kind IS NULL AND created_at >= ?) AS logins_24h,
+	        (SELECT COUNT(*) FROM code_exchanges WHERE status = 'done' AND error_kind = ? AND created_at >= ?) AS refused_24h,
+	        (SELECT COUNT(*) FROM code_exchanges WHERE status = 'failed' AND error_kind = ? AND created_at >= ?) AS snapshot_24h,
 	        (SELECT COALESCE(SUM(duplicates), 0) FROM code_exchanges) AS duplicates`,
-		today.UTC(), weekStart.UTC(), since24h.UTC()).Scan(&d).Error
+		today.UTC(), weekStart.UTC(), since24h.UTC(), KindDisabled, since24h.UTC(), KindSnapshot, since24h.UTC()).Scan(&d).Error
 	return &d, err
 }
 
 // FailuresByErrCode groups the failed exchanges since since by errcode and
-// kind, most frequent first.
+// kind, most frequent first. Snapshot-page visitors are not failures and are
+// left out; ErrCode 0 means WeChat gave none (timeout, 5xx, bad JSON, or a
+// failure of ours), which Kind then names.
 func (db *DB) FailuresByErrCode(ctx context.Context, since time.Time) ([]FailureCount, error) {
 	var out []FailureCount
 	err := db.Gorm.WithContext(ctx).Raw(`SELECT COALESCE(errcode, 0) AS errcode, COALESCE(error_kind, '') AS kind, COUNT(*) AS n
-	        FROM code_exchanges WHERE status = 'failed' AND created_at >= ?
-	        GROUP BY COALESCE(errcode, 0), COALESCE(error_kind, '') ORDER BY n DESC, errcode LIMIT 50`, since.UTC()).Scan(&out).Error
+	        FROM code_exchanges WHERE status = 'failed' AND COALESCE(error_kind, '') <> ? AND created_at >= ?
+	        GROUP BY COALESCE(errcode, 0), COALESCE(error_kind, '') ORDER BY n DESC, errcode LIMIT 50`, KindSnapshot, since.UTC()).Scan(&out).Error
 	return out, err
 }
 
 // LoginsPerSlot counts exchanges since since in slots of size (e.g. an hour);
-// Hits are the successful ones. offset shifts slot boundaries from UTC to a
+// Hits are the logins (done and not refused). offset shifts slot boundaries from UTC to a
 // local zone (seconds east of UTC), so a day slot starts at local midnight.
 // Slots without rows are absent.
 func (db *DB) LoginsPerSlot(ctx context.Context, since time.Time, size time.Duration, offset int) ([]Bucket, error) {
-	return db.slots(ctx, since, size, offset, "status = 'done'")
+	return db.slots(ctx, since, size, offset, "status = 'done' AND error_kind IS NULL")
 }
 
 // DuplicatesPerSlot is LoginsPerSlot where Hits are the exchanges that

@@ -36,6 +36,10 @@ type User struct {
 	UpdatedAt             time.Time  `gorm:"column:updated_at"`
 	LastLoginAt           *time.Time `gorm:"column:last_login_at"`
 	LoginCount            int        `gorm:"column:login_count"`
+	// ProfileUpdatedAt is when WeChat last gave the profile (nil: never,
+	// e.g. only silent snsapi_base logins so far). UpdatedAt is the row's
+	// own time, which disabling or enabling moves too.
+	ProfileUpdatedAt *time.Time `gorm:"column:profile_updated_at"`
 }
 
 // TableName pins the table name so GORM's pluralisation never guesses.
@@ -45,7 +49,7 @@ func (User) TableName() string { return "users" }
 // without GORM (a test keeps them in step with the struct).
 const userColumns = "id, openid, unionid, nickname, sex, province, city, country, avatar_url, privilege, language, scope, " +
 	"access_token_enc, access_token_expires_at, refresh_token_enc, refresh_token_expires_at, " +
-	"disabled, created_at, updated_at, last_login_at, login_count"
+	"disabled, created_at, updated_at, last_login_at, login_count, profile_updated_at"
 
 // Profile is what WeChat's userinfo tells about a user.
 type Profile struct {
@@ -80,6 +84,10 @@ type Login struct {
 	// SessionKeyEnc is the mini program's session_key sealed with TOKEN_KEY.
 	SessionKeyEnc []byte
 	At            time.Time
+	// Refresh marks a logged-in person's 刷新资料 (or sharing the profile
+	// after a silent login): the profile and tokens are stored, but it is
+	// not another login, so 登录次数 and 最近登录 stay.
+	Refresh bool
 }
 
 // RecordLogin stores a login and returns the user's id and whether it is
@@ -89,6 +97,11 @@ type Login struct {
 // mini-program-only user has joins that user instead. A mini program login
 // (AppMini) finds its user by identity, then by unionid, else makes one.
 // Either way the app's identity row records the login and how it was linked.
+//
+// Only a web login counts as one: a disabled user's attempt (refused by the
+// caller on the returned flag) and a profile refresh (l.Refresh) leave
+// last_login_at and login_count (and a disabled user's profile and tokens)
+// as they were.
 func (db *DB) RecordLogin(ctx context.Context, l Login) (id int64, disabled bool, err error) {
 	if l.App == AppMini {
 		return db.recordMiniLogin(ctx, l)
@@ -138,29 +151,33 @@ func (db *DB) RecordLogin(ctx context.Context, l Login) (id int64, disabled bool
 // userInsert and userOnConflict are the web login's upsert of a user by
 // Official Account openid, around its values: the profile columns are only
 // overwritten when this login fetched a profile (a silent snsapi_base login
-// keeps what an earlier one stored).
+// keeps what an earlier one stored). Only a login counts as one: a disabled
+// user's row keeps its profile, tokens and login count (the caller refuses
+// the login), and a refresh (Login.Refresh) moves neither 登录次数 nor
+// 最近登录.
 const (
 	userInsert = `INSERT INTO users (openid, unionid, nickname, sex, province, city, country, avatar_url, privilege, language, scope,
 	        access_token_enc, access_token_expires_at, refresh_token_enc, refresh_token_expires_at,
-	        created_at, updated_at, last_login_at, login_count) `
+	        created_at, updated_at, last_login_at, login_count, profile_updated_at) `
 	userOnConflict = ` ON CONFLICT (openid) DO UPDATE SET
-	        unionid = COALESCE(excluded.unionid, users.unionid),
-	        nickname = CASE WHEN ? THEN excluded.nickname ELSE users.nickname END,
-	        sex = CASE WHEN ? THEN excluded.sex ELSE users.sex END,
-	        province = CASE WHEN ? THEN excluded.province ELSE users.province END,
-	        city = CASE WHEN ? THEN excluded.city ELSE users.city END,
-	        country = CASE WHEN ? THEN excluded.country ELSE users.country END,
-	        avatar_url = CASE WHEN ? THEN excluded.avatar_url ELSE users.avatar_url END,
-	        privilege = CASE WHEN ? THEN excluded.privilege ELSE users.privilege END,
-	        language = CASE WHEN ? THEN excluded.language ELSE users.language END,
-	        scope = excluded.scope,
-	        access_token_enc = excluded.access_token_enc,
-	        access_token_expires_at = excluded.access_token_expires_at,
-	        refresh_token_enc = excluded.refresh_token_enc,
-	        refresh_token_expires_at = excluded.refresh_token_expires_at,
-	        updated_at = excluded.updated_at,
-	        last_login_at = excluded.last_login_at,
-	        login_count = users.login_count + 1
+	        unionid = CASE WHEN users.disabled THEN users.unionid ELSE COALESCE(excluded.unionid, users.unionid) END,
+	        nickname = CASE WHEN ? AND NOT users.disabled THEN excluded.nickname ELSE users.nickname END,
+	        sex = CASE WHEN ? AND NOT users.disabled THEN excluded.sex ELSE users.sex END,
+	        province = CASE WHEN ? AND NOT users.disabled THEN excluded.province ELSE users.province END,
+	        city = CASE WHEN ? AND NOT users.disabled THEN excluded.city ELSE users.city END,
+	        country = CASE WHEN ? AND NOT users.disabled THEN excluded.country ELSE users.country END,
+	        avatar_url = CASE WHEN ? AND NOT users.disabled THEN excluded.avatar_url ELSE users.avatar_url END,
+	        privilege = CASE WHEN ? AND NOT users.disabled THEN excluded.privilege ELSE users.privilege END,
+	        language = CASE WHEN ? AND NOT users.disabled THEN excluded.language ELSE users.language END,
+	        profile_updated_at = CASE WHEN ? AND NOT users.disabled THEN excluded.profile_updated_at ELSE users.profile_updated_at END,
+	        scope = CASE WHEN users.disabled THEN users.scope ELSE excluded.scope END,
+	        access_token_enc = CASE WHEN users.disabled THEN users.access_token_enc ELSE excluded.access_token_enc END,
+	        access_token_expires_at = CASE WHEN users.disabled THEN users.access_token_expires_at ELSE excluded.access_token_expires_at END,
+	        refresh_token_enc = CASE WHEN users.disabled THEN users.refresh_token_enc ELSE excluded.refresh_token_enc END,
+	        refresh_token_expires_at = CASE WHEN users.disabled THEN users.refresh_token_expires_at ELSE excluded.refresh_token_expires_at END,
+	        updated_at = CASE WHEN users.disabled THEN users.updated_at ELSE excluded.updated_at END,
+	        last_login_at = CASE WHEN ? AND NOT users.disabled THEN excluded.last_login_at ELSE users.last_login_at END,
+	        login_count = users.login_count + CASE WHEN ? AND NOT users.disabled THEN 1 ELSE 0 END
 	      RETURNING id, disabled`
 )
 
@@ -179,9 +196,14 @@ func userUpsertArgs(l Login) (values, flags []any) {
 		p.Privilege = "[]"
 	}
 	at := l.At.UTC()
+	var profileAt *time.Time
+	if hasProfile {
+		profileAt = &at
+	}
+	counts := !l.Refresh
 	values = []any{l.OpenID, unionid, p.Nickname, p.Sex, p.Province, p.City, p.Country, p.AvatarURL, p.Privilege, p.Language, l.Scope,
-		l.AccessTokenEnc, l.AccessTokenExpiresAt.UTC(), l.RefreshTokenEnc, l.RefreshTokenExpiresAt.UTC(), at, at, at}
-	flags = []any{hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile}
+		l.AccessTokenEnc, l.AccessTokenExpiresAt.UTC(), l.RefreshTokenEnc, l.RefreshTokenExpiresAt.UTC(), at, at, at, profileAt}
+	flags = []any{hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, counts, counts}
 	return values, flags
 }
 
@@ -193,7 +215,7 @@ func upsertWebUser(tx *gorm.DB, l Login) (id int64, disabled bool, err error) {
 		ID       int64
 		Disabled bool
 	}
-	q := userInsert + `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)` + userOnConflict
+	q := userInsert + `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)` + userOnConflict
 	err = tx.Raw(q, append(values, flags...)...).Scan(&row).Error
 	return row.ID, row.Disabled, err
 }
@@ -240,19 +262,19 @@ func webUpsert(tx *gorm.DB, l Login, always bool, linked string) (id int64, disa
 		unionid = &l.UnionID
 	}
 	q := `WITH u AS (` + userInsert + `SELECT ?::text, ?::text, ?::text, ?::smallint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text,
-	        ?::bytea, ?::timestamptz, ?::bytea, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::timestamptz, 1
+	        ?::bytea, ?::timestamptz, ?::bytea, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::timestamptz, 1, ?::timestamptz
 	      WHERE ?::boolean OR EXISTS (SELECT 1 FROM users WHERE openid = ?::text)` + userOnConflict + `),
 	    i AS (INSERT INTO identities (user_id, app, appid, openid, unionid, linked_by, created_at, last_login_at, login_count)
 	      SELECT id, 'oa', ?::text, ?::text, ?::text, ?::text, ?::timestamptz, ?::timestamptz, 1 FROM u
 	      ON CONFLICT (app, openid) DO UPDATE SET
 	        unionid = COALESCE(excluded.unionid, identities.unionid),
 	        appid = CASE WHEN excluded.appid <> '' THEN excluded.appid ELSE identities.appid END,
-	        last_login_at = excluded.last_login_at,
-	        login_count = identities.login_count + 1)
+	        last_login_at = CASE WHEN ?::boolean AND NOT (SELECT disabled FROM u) THEN excluded.last_login_at ELSE identities.last_login_at END,
+	        login_count = identities.login_count + CASE WHEN ?::boolean AND NOT (SELECT disabled FROM u) THEN 1 ELSE 0 END)
 	    SELECT id, disabled FROM u`
 	args := append(values, always, l.OpenID)
 	args = append(args, flags...)
-	args = append(args, l.AppID, l.OpenID, unionid, linked, at, at)
+	args = append(args, l.AppID, l.OpenID, unionid, linked, at, at, !l.Refresh, !l.Refresh)
 	var rows []struct {
 		ID       int64
 		Disabled bool
@@ -275,7 +297,7 @@ func (db *DB) UserByID(ctx context.Context, id int64) (*User, error) {
 		err := db.SQL.QueryRowContext(ctx, `SELECT `+userSelect+` FROM users WHERE id = $1`, id).
 			Scan(&u.ID, &u.OpenID, &u.UnionID, &u.Nickname, &u.Sex, &u.Province, &u.City, &u.Country, &u.AvatarURL,
 				&u.Privilege, &u.Language, &u.Scope, &u.AccessTokenEnc, &u.AccessTokenExpiresAt, &u.RefreshTokenEnc, &u.RefreshTokenExpiresAt,
-				&u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.LoginCount)
+				&u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.LoginCount, &u.ProfileUpdatedAt)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -305,8 +327,10 @@ func (db *DB) UserByOpenID(ctx context.Context, openid string) (*User, error) {
 func (db *DB) UpdateProfile(ctx context.Context, id int64, p Profile, unionid string, accessEnc []byte, accessExp time.Time, refreshEnc []byte, refreshExp time.Time) error {
 	updates := map[string]any{
 		"nickname": p.Nickname, "sex": p.Sex, "province": p.Province, "city": p.City, "country": p.Country,
-		"avatar_url": p.AvatarURL, "privilege": p.Privilege, "language": p.Language, "updated_at": time.Now().UTC(),
+		"avatar_url": p.AvatarURL, "privilege": p.Privilege, "language": p.Language,
 	}
+	now := time.Now().UTC()
+	updates["updated_at"], updates["profile_updated_at"] = now, now
 	if unionid != "" {
 		updates["unionid"] = unionid
 	}

@@ -237,7 +237,10 @@ type userInfoAnswer struct {
 	UnionID    string   `json:"unionid,omitempty"`
 }
 
-// userInfo is /sns/userinfo; a snsapi_base token gets 48001.
+// userInfo is /sns/userinfo; a snsapi_base token gets 48001. Like WeChat
+// since 2021-10-20 it answers sex 0 and an empty province, city and
+// country for everyone (the users keep theirs for the simulator's own
+// pages); lang only picks nothing any more.
 func (s *Sim) userInfo(r *http.Request, q url.Values) any {
 	rec, e := s.checkAccess(q)
 	if e != 0 {
@@ -247,7 +250,6 @@ func (s *Sim) userInfo(r *http.Request, q url.Values) any {
 		return apiError(48001)
 	}
 	u := s.publicUser(s.user(rec.userKey), s.publicBase(r), q.Get("lang"))
-	return userInfoAnswer{OpenID: u.OpenID, Nickname: u.Nickname, Sex: u.Sex,
-		Province: u.Province, City: u.City, Country: u.Country, HeadImgURL: u.HeadImgURL,
+	return userInfoAnswer{OpenID: u.OpenID, Nickname: u.Nickname, HeadImgURL: u.HeadImgURL,
 		Privilege: u.Privilege, UnionID: u.UnionID}
 }

@@ -107,7 +107,7 @@ func TestRawAnswers(t *testing.T) {
 
 	tok := exch("xss", "snsapi_userinfo")
 	body := raw("/sns/userinfo?" + url.Values{"access_token": {tok["access_token"].(string)}, "openid": {tok["openid"].(string)}, "lang": {"zh_CN"}}.Encode())
-	if !strings.Contains(body, `"nickname":"<script>alert(\"x\")</script> & \"Tom\" 's"`) || !strings.Contains(body, `"city":"<b>City</b>"`) {
+	if !strings.Contains(body, `"nickname":"<script>alert(\"x\")</script> & \"Tom\" 's"`) || !strings.Contains(body, `"city":""`) {
 		t.Fatalf("userinfo raw %s", body)
 	}
 	if !strings.Contains(body, `"privilege":[]`) || strings.HasSuffix(body, "\n") {
@@ -187,9 +187,17 @@ func TestUserInfoScopeAndLang(t *testing.T) {
 		t.Fatalf("base token userinfo %v", m)
 	}
 	tok := e.exchange(t, mustCode(t, e, "english", "snsapi_userinfo"))
-	for lang, country := range map[string]string{"en": "United States", "zh_CN": "美国", "zh_TW": "美國", "fr": "美国"} {
-		if m := ui(tok, lang); m["country"] != country || m["nickname"] != "Alice" || m["sex"] != float64(2) {
+	// Today's WeChat: no gender and no region for anyone, whatever lang
+	// asks (the fields are still there, zero and empty).
+	for _, lang := range []string{"en", "zh_CN", "zh_TW", "fr"} {
+		m := ui(tok, lang)
+		if m["nickname"] != "Alice" || m["sex"] != float64(0) {
 			t.Fatalf("lang %s: %v", lang, m)
+		}
+		for _, k := range []string{"province", "city", "country"} {
+			if v, ok := m[k]; !ok || v != "" {
+				t.Fatalf("lang %s: %s = %v (present %v), want empty", lang, k, v, ok)
+			}
 		}
 	}
 }
