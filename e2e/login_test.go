@@ -23,7 +23,7 @@ func TestLoginThroughConsentPage(t *testing.T) {
 	b.checkDark("landing")
 
 	b.tap(`a.btn-primary[href^="/wechat/entry"]`, consentPath)
-	if got := b.text("h1"); got != "获取你的昵称、头像、地区及性别" {
+	if got := b.text("h1"); got != "获取你的昵称、头像" {
 		t.Fatalf("consent h1 %q", got)
 	}
 	if eval[int](b, `document.querySelectorAll('.notice').length`) != 0 {
@@ -43,7 +43,7 @@ func TestLoginThroughConsentPage(t *testing.T) {
 		t.Fatalf("nickname %q, want 张三", got)
 	}
 	cells := b.text("main")
-	for _, want := range []string{"男", "中国 广东 广州", "简体中文", "首次登录", "最近登录", "刷新资料", "退出登录"} {
+	for _, want := range []string{"已分享", "首次登录", "最近登录", "刷新昵称和头像", "退出登录"} {
 		if !strings.Contains(cells, want) {
 			t.Errorf("profile lacks %q", want)
 		}
