@@ -12,6 +12,7 @@ package dbsession
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -262,7 +263,7 @@ func hashID(id string) string {
 // Save writes the session row and, when needed, the cookie. MaxAge < 0
 // deletes the session.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
-	return s.save(r, w, sess, "")
+	return s.save(r, w, sess, "", "")
 }
 
 // SaveRenewed is Renew followed by Save in one database round trip: the
@@ -276,12 +277,42 @@ func (s *Store) SaveRenewed(r *http.Request, w http.ResponseWriter, sess *sessio
 	sess.ID = ""
 	m, _ := r.Context().Value(ctxKey{s.name}).(*meta)
 	m.forget()
-	return s.save(r, w, sess, old)
+	return s.save(r, w, sess, old, "")
+}
+
+// SaveLogin is SaveRenewed for a login, with one session per login: the
+// new id is derived (HMAC under the newest key) from the id this browser
+// presented and loginKey (the login's state), instead of drawn at random.
+// Every request of one login — Android's second callback, variant B's second
+// code, a load tool's retry — therefore writes the same row (the store's
+// inserts ignore an existing id) and sends the same cookie, whichever of
+// them the browser keeps: one login, one live session, never one per
+// duplicate. The id is still unguessable (it needs the key and the
+// browser's secret id) and still new at login (it depends on the state,
+// which is single-use), so a planted pre-login id is worthless afterwards
+// as with SaveRenewed.
+func (s *Store) SaveLogin(r *http.Request, w http.ResponseWriter, sess *sessions.Session, loginKey string) error {
+	presented := s.PresentedID(r)
+	derived := ""
+	if presented != "" && loginKey != "" {
+		mac := hmac.New(sha256.New, s.cfg.Keys[0])
+		mac.Write([]byte("wxlogin login session\x00" + s.cfg.Kind + "\x00" + presented + "\x00" + loginKey))
+		derived = base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	}
+	old := ""
+	if sess.ID != "" {
+		old = hashID(sess.ID)
+	}
+	sess.ID = ""
+	m, _ := r.Context().Value(ctxKey{s.name}).(*meta)
+	m.forget()
+	return s.save(r, w, sess, old, derived)
 }
 
 // save is Save; a non-empty replace is the hash of a session row that the
-// new row replaces (SaveRenewed).
-func (s *Store) save(r *http.Request, w http.ResponseWriter, sess *sessions.Session, replace string) error {
+// new row replaces (SaveRenewed), a non-empty id the id a new row gets
+// (SaveLogin) instead of a random one.
+func (s *Store) save(r *http.Request, w http.ResponseWriter, sess *sessions.Session, replace, newRowID string) error {
 	ctx := r.Context()
 	m, _ := ctx.Value(ctxKey{s.name}).(*meta)
 	if sess.Options != nil && sess.Options.MaxAge < 0 {
@@ -328,9 +359,12 @@ func (s *Store) save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 		}
 		// The row vanished (logout elsewhere, purge): fall through to a new id.
 	}
-	id, err := newID()
-	if err != nil {
-		return err
+	id := newRowID
+	if id == "" {
+		var err error
+		if id, err = newID(); err != nil {
+			return err
+		}
 	}
 	row.IDHash = hashID(id)
 	row.CreatedAt = now

@@ -109,10 +109,12 @@ func (h *Handler) callback(c *gin.Context) {
 
 // logIn gives the browser a new session id carrying the user: the id the
 // browser had before login (which an attacker may have planted) ends here.
+// The id is the login's own (SaveLogin: derived from the browser and the
+// state), so the duplicate requests of one login share one session.
 func (h *Handler) logIn(c *gin.Context, s *sessions.Session, userID int64, state string) error {
 	s.Values[dbsession.UserIDKey] = userID
 	s.Values[loginStatesKey] = withoutState(loginStates(s), state)
-	return h.sessions.SaveRenewed(c.Request, c.Writer, s)
+	return h.sessions.SaveLogin(c.Request, c.Writer, s, state)
 }
 
 // callbackFailed maps the gate's errors to pages.

@@ -60,9 +60,14 @@ func (db *DB) SessionByHash(ctx context.Context, idHash, kind string) (*Session,
 	return &s, nil
 }
 
-// InsertSession stores a new session.
+// InsertSession stores a new session. A row with the same id is kept as it
+// is: random ids never meet, and a login's derived id (dbsession.SaveLogin)
+// is written once by whichever duplicate request of the login comes first.
 func (db *DB) InsertSession(ctx context.Context, s *Session) error {
-	return db.Gorm.WithContext(ctx).Create(s).Error
+	return db.Gorm.WithContext(ctx).Exec(`INSERT INTO sessions (id_hash, kind, user_id, admin_id, data, ip, user_agent, created_at, last_seen_at, expires_at)
+	    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id_hash) DO NOTHING`,
+		s.IDHash, s.Kind, s.UserID, s.AdminID, s.Data, s.IP, s.UserAgent,
+		s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()).Error
 }
 
 // ReplaceSession ends the session oldHash and stores s, on Postgres in one
@@ -77,7 +82,7 @@ func (db *DB) ReplaceSession(ctx context.Context, oldHash string, s *Session) er
 	}
 	return db.Gorm.WithContext(ctx).Exec(`WITH gone AS (DELETE FROM sessions WHERE id_hash = ?)
 	    INSERT INTO sessions (id_hash, kind, user_id, admin_id, data, ip, user_agent, created_at, last_seen_at, expires_at)
-	    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id_hash) DO NOTHING`,
 		oldHash, s.IDHash, s.Kind, s.UserID, s.AdminID, s.Data, s.IP, s.UserAgent,
 		s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()).Error
 }
