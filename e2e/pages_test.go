@@ -142,11 +142,12 @@ func TestOpenInWeChatForOtherBrowsers(t *testing.T) {
 	s := startServer(t, production)
 	entry := s.URL + "/wechat/entry?next=%2Fprofile"
 	for _, tt := range []struct {
-		name string
-		dev  device
+		name  string
+		dev   device
+		phone bool
 	}{
-		{"open-in-wechat-desktop", desktopPC},
-		{"open-in-wechat", safariPhone},
+		{"open-in-wechat-desktop", desktopPC, false},
+		{"open-in-wechat", safariPhone, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newBrowser(t, tt.dev)
@@ -156,6 +157,23 @@ func TestOpenInWeChatForOtherBrowsers(t *testing.T) {
 			}
 			b.tap(`a.btn-primary[href^="/wechat/entry"]`, "/wechat/entry")
 			expectMessage(t, b, http.StatusOK, "请在微信中打开")
+			if tt.phone {
+				// The same phone cannot scan its own screen: the page leads
+				// with the link, selected whole by one tap, to paste into WeChat.
+				if got := b.text(".link-copy code"); got != entry {
+					t.Errorf("the link to copy is %q, want %q", got, entry)
+				}
+				if n := eval[int](b, `document.querySelectorAll('.qr svg').length`); n != 0 {
+					t.Error("a phone is asked to scan a QR code on its own screen")
+				}
+				if got := eval[string](b, `getComputedStyle(document.querySelector('.link-copy code')).userSelect`); got != "all" {
+					t.Errorf("one tap does not select the whole link (user-select %q)", got)
+				}
+				b.shot(tt.name)
+				b.checkPage(tt.name)
+				b.checkClean()
+				return
+			}
 			if got := b.text(".link-box code"); got != entry {
 				t.Errorf("the link shown is %q, want %q", got, entry)
 			}

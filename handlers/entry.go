@@ -111,7 +111,19 @@ func isWeChat(ua string) bool { return strings.Contains(ua, "MicroMessenger") }
 // openInWeChat tells visitors in another browser to open the link in WeChat.
 func (h *Handler) openInWeChat(c *gin.Context, next string) {
 	entry := h.cfg.BaseURL.String() + "/wechat/entry?next=" + url.QueryEscape(next)
-	h.render(c, http.StatusOK, "open_in_wechat", templateData{EntryURL: entry, QR: qrSVG(entry)})
+	h.render(c, http.StatusOK, "open_in_wechat", templateData{EntryURL: entry, QR: qrSVG(entry), Phone: isPhone(c.Request.UserAgent())})
+}
+
+// isPhone tells a phone's (or tablet's) browser by its User-Agent: there a
+// QR code cannot be scanned by the same device, so the page leads with
+// copying the link into WeChat instead.
+func isPhone(ua string) bool {
+	for _, s := range []string{"iPhone", "iPad", "iPod", "Android", "Mobile", "HarmonyOS"} {
+		if strings.Contains(ua, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // singleValues parses the query strictly: it must decode, and each named

@@ -53,6 +53,10 @@ func renderedPages(t *testing.T, h *Handler) map[string]string {
 			EntryURL: "https://wx.example.com/wechat/entry?next=%2Fprofile",
 			QR:       qrSVG("https://wx.example.com/wechat/entry?next=%2Fprofile"),
 		}),
+		"open_in_wechat phone": render("open_in_wechat", templateData{
+			EntryURL: "https://wx.example.com/wechat/entry?next=%2Fprofile",
+			QR:       qrSVG("https://wx.example.com/wechat/entry?next=%2Fprofile"), Phone: true,
+		}),
 	}
 	for key, m := range messages {
 		out["message "+key] = render("message", templateData{Message: m})
@@ -127,6 +131,9 @@ func TestPageContent(t *testing.T) {
 		}, []string{"<b>City</b>", "City", "广东", ">女<", "简体中文"}},
 		{"profile minimal", []string{"微信用户", "未分享", "分享昵称和头像", "只问这一次", `aria-label="没有头像"`}, []string{"刷新昵称和头像"}},
 		{"open_in_wechat", []string{"请在微信中打开", "<svg", `role="img"`, "https://wx.example.com/wechat/entry?next=%2Fprofile"}, nil},
+		// A phone cannot scan its own screen: copy the link into WeChat.
+		{"open_in_wechat phone", []string{"复制链接", "粘贴到微信", `class="link-copy"`, "https://wx.example.com/wechat/entry?next=%2Fprofile"},
+			[]string{"<svg", "扫一扫"}},
 		{"message cancelled", []string{"已取消登录", `href="/wechat/entry?next=/profile"`, "icon-info.svg"}, nil},
 		{"message wechat_busy", []string{"微信繁忙", "重试", "icon-waiting.svg"}, nil},
 		{"message internal", []string{"出错了", "icon-warn.svg"}, nil},

@@ -26,13 +26,16 @@ type templateData struct {
 	// snsapi_userinfo), and the landing page says so; otherwise a login
 	// is silent and only the person's own tap asks.
 	AsksProfile bool
-	RequestID   string
-	CSRFToken   string
-	User        *models.User
-	Message     *Message
-	EntryURL    string
-	QR          template.HTML
-	Data        any
+	// Phone: the request comes from a phone's browser (open_in_wechat:
+	// copy the link, since a QR code cannot be scanned on the same phone).
+	Phone     bool
+	RequestID string
+	CSRFToken string
+	User      *models.User
+	Message   *Message
+	EntryURL  string
+	QR        template.HTML
+	Data      any
 }
 
 // Message is the content of a one-message page (errors, cancelled, ...).

@@ -26,3 +26,17 @@ func TestEntryScope(t *testing.T) {
 		}
 	}
 }
+
+func TestIsPhone(t *testing.T) {
+	for ua, want := range map[string]bool{
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1": true,
+		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36":          true,
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36":                false,
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Version/17.0 Safari/605.1.15":         false,
+		"": false,
+	} {
+		if got := isPhone(ua); got != want {
+			t.Errorf("isPhone(%q) = %v", ua, got)
+		}
+	}
+}
