@@ -219,7 +219,7 @@ func TestSnapshotUserGetsOpenFullPage(t *testing.T) {
 	in := e.start("a", nil, Options{})
 	b := newBrowser(t)
 	p := e.login(b, in, "snapshot")
-	if p.Status != http.StatusOK || !strings.Contains(p.Body, "请打开完整页面") {
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "使用完整服务") {
 		t.Fatalf("snapshot user: %d", p.Status)
 	}
 	var n int64
@@ -270,9 +270,10 @@ func TestSimulatorModeOnSQLite(t *testing.T) {
 	if !strings.HasPrefix(loc, base+"/_sim/connect/oauth2/authorize?appid=") || !strings.HasSuffix(loc, "#wechat_redirect") {
 		t.Fatalf("entry in simulator mode: %s", loc)
 	}
-	consent := b.get(strings.TrimSuffix(loc, "#wechat_redirect"))
-	if consent.Status != http.StatusOK {
-		t.Fatalf("consent page: %d", consent.Status)
+	// WECHAT_SCOPE=auto (the default): the first login is silent, no
+	// consent page.
+	if !strings.Contains(loc, "scope=snsapi_base") {
+		t.Fatalf("the default entry is not silent: %s", loc)
 	}
 	req, _ := http.NewRequest(http.MethodGet, strings.TrimSuffix(loc, "#wechat_redirect"), nil)
 	req.Header.Set("X-Sim-User", "emoji")
