@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -57,6 +58,18 @@ type pager struct {
 	Total             int64
 	PrevURL, NextURL  string
 	From, To          int64 // 1-based positions of the first and last row shown
+	// Numbers are the page links shown: the first, the last and two on
+	// each side of the current one, with gaps (N 0) between.
+	Numbers []pageLink
+	// LastURL is the last page's link (a page past the end goes there).
+	LastURL string
+}
+
+// pageLink is one numbered page link; N 0 is a gap ("…").
+type pageLink struct {
+	N       int
+	URL     string
+	Current bool
 }
 
 // pageParams reads page and size from q.
@@ -98,7 +111,30 @@ func newPager(path string, q url.Values, page, size int, total int64, shown int)
 		p.From = int64((page-1)*size) + 1
 		p.To = p.From + int64(shown) - 1
 	}
+	p.LastURL = link(p.Pages)
+	last := 0
+	for n := 1; n <= p.Pages; n++ {
+		if n != 1 && n != p.Pages && (n < page-2 || n > page+2) {
+			continue
+		}
+		if last != 0 && n > last+1 {
+			p.Numbers = append(p.Numbers, pageLink{})
+		}
+		p.Numbers = append(p.Numbers, pageLink{N: n, URL: link(n), Current: n == page})
+		last = n
+	}
 	return p
+}
+
+// pastEnd sends a request for a page beyond the last one (a bookmark, a
+// list that shrank) to the last page, instead of an empty list that says
+// there is nothing at all. It reports whether it did.
+func pastEnd(c *gin.Context, p pager) bool {
+	if p.Total == 0 || p.Page <= p.Pages {
+		return false
+	}
+	c.Redirect(http.StatusFound, p.LastURL)
+	return true
 }
 
 // dayParam parses a YYYY-MM-DD date as local midnight; zero when empty.

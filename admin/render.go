@@ -23,6 +23,7 @@ import (
 // pageData is what every admin page gets.
 type pageData struct {
 	Title     string
+	SiteName  string // SITE_NAME, in the title and the bar
 	Nav       string // the menu entry to highlight
 	Admin     *models.Admin
 	CSRF      string
@@ -107,6 +108,7 @@ func (a *Admin) render(c *gin.Context, status int, page string, d pageData) {
 		return
 	}
 	d.Simulator = a.cfg.Simulator
+	d.SiteName = a.cfg.SiteName
 	d.RequestID = reqid.From(c.Request.Context())
 	if d.Admin == nil {
 		if adm, ok := c.Get(ctxAdmin); ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -19,38 +20,110 @@ import (
 const maxSearch = 100
 
 type usersData struct {
-	Query string
-	App   string // "", "oa" or "mini"
-	Users []models.UserRow
-	Pager pager
+	Query   string
+	App     string // "", "oa" or "mini"
+	Users   []models.UserRow
+	Pager   pager
+	Columns []sortColumn
+	Error   string // a bad parameter, said inline; the list is shown unsorted
+}
+
+// sortColumn is a sortable column header: its label, the link that sorts
+// by it (toggling the direction when it already does) and the current
+// order as aria-sort says it.
+type sortColumn struct {
+	Key, Label, URL, Sort string // Sort: "", "ascending" or "descending"
 }
 
 // users lists and searches users (nickname, openid or unionid contains the
-// text), newest first, a bounded page at a time.
+// text), a bounded page at a time, sorted by a column (newest first by
+// default). A page past the end goes to the last page; a bad sort or page
+// value is said on the page, the rest of the request still applies.
 func (a *Admin) users(c *gin.Context) {
-	q, ok := strictQuery(c, "q", "app", "page", "size")
+	q, ok := strictQuery(c, "q", "app", "page", "size", "sort", "dir")
 	if !ok {
 		a.fail(c, http.StatusBadRequest, msgBadRequest)
 		return
 	}
+	d := usersData{}
 	page, size, ok := pageParams(q)
+	if !ok {
+		d.Error = "页码或每页条数无效，已显示第 1 页。"
+		page, size = 1, defaultSize
+		q.Del("page")
+		q.Del("size")
+	}
 	text := strings.TrimSpace(q.Get("q"))
 	app := q.Get("app")
-	if !ok || len([]rune(text)) > maxSearch || (app != "" && app != models.AppOA && app != models.AppMini) {
-		a.fail(c, http.StatusBadRequest, msgBadRequest)
-		return
+	if app != "" && app != models.AppOA && app != models.AppMini {
+		d.Error = "没有这个应用筛选，已显示全部用户。"
+		app = ""
 	}
-	q.Set("q", text)
 	if app == "" {
 		q.Del("app")
 	}
-	rows, total, err := a.db.SearchUsersIn(c.Request.Context(), text, app, (page-1)*size, size, a.now())
+	if len([]rune(text)) > maxSearch {
+		d.Error = "搜索内容太长（最多 100 个字），已截短。"
+		text = string([]rune(text)[:maxSearch])
+	}
+	q.Set("q", text)
+	order := models.UserOrder{Key: q.Get("sort"), Asc: q.Get("dir") == "asc"}
+	if order.Key == "" {
+		order.Key = "id"
+	}
+	if !models.ValidUserOrder(order.Key) || (q.Get("dir") != "" && q.Get("dir") != "asc" && q.Get("dir") != "desc") {
+		d.Error = "排序参数无效，已按最新用户排序。"
+		order = models.UserOrder{Key: "id"}
+		q.Del("sort")
+		q.Del("dir")
+	}
+	rows, total, err := a.db.SearchUsersIn(c.Request.Context(), text, app, (page-1)*size, size, a.now(), order)
 	if err != nil {
 		a.unavailable(c, err)
 		return
 	}
-	d := usersData{Query: text, App: app, Users: rows, Pager: newPager("/admin/users", q, page, size, total, len(rows))}
-	a.render(c, http.StatusOK, "users", pageData{Title: "用户", Nav: "users", Data: d})
+	d.Query, d.App, d.Users = text, app, rows
+	d.Pager = newPager("/admin/users", q, page, size, total, len(rows))
+	if pastEnd(c, d.Pager) {
+		return
+	}
+	d.Columns = sortColumns(q, order)
+	status := http.StatusOK
+	if d.Error != "" {
+		status = http.StatusBadRequest
+	}
+	a.render(c, status, "users", pageData{Title: "用户", Nav: "users", Data: d})
+}
+
+// sortColumns builds the sortable headers of the user list; their links
+// keep the search and the page size and start again at page 1.
+func sortColumns(q url.Values, cur models.UserOrder) []sortColumn {
+	cols := []sortColumn{{Key: "nickname", Label: "昵称"}, {Key: "first", Label: "首次登录"},
+		{Key: "last", Label: "最近登录"}, {Key: "logins", Label: "登录次数"}}
+	for i := range cols {
+		v := url.Values{}
+		for _, k := range []string{"q", "app", "size"} {
+			if s := q.Get(k); s != "" {
+				v.Set(k, s)
+			}
+		}
+		v.Set("sort", cols[i].Key)
+		asc := cols[i].Key == "nickname" // text reads A→Z first, numbers and times biggest first
+		if cols[i].Key == cur.Key {
+			asc = !cur.Asc
+			cols[i].Sort = "descending"
+			if cur.Asc {
+				cols[i].Sort = "ascending"
+			}
+		}
+		if asc {
+			v.Set("dir", "asc")
+		} else {
+			v.Set("dir", "desc")
+		}
+		cols[i].URL = "/admin/users?" + v.Encode()
+	}
+	return cols
 }
 
 type userData struct {
@@ -179,7 +252,12 @@ func (a *Admin) userAction(c *gin.Context) {
 	ctx := c.Request.Context()
 	target := "user:" + strconv.FormatInt(u.ID, 10) + " " + u.OpenID
 	back := "/admin/users/" + strconv.FormatInt(u.ID, 10)
-	switch action := c.FullPath()[strings.LastIndex(c.FullPath(), "/")+1:]; action {
+	action := lastSegment(c.FullPath())
+	if _, ask := destructive[action]; ask && !confirmed(c) {
+		a.renderConfirm(c, u, action)
+		return
+	}
+	switch action {
 	case "disable", "enable":
 		if err := a.db.SetUserDisabled(ctx, u.ID, action == "disable"); err != nil {
 			a.unavailable(c, err)
@@ -203,6 +281,9 @@ func (a *Admin) userAction(c *gin.Context) {
 		a.fail(c, http.StatusNotFound, msgNotFound)
 	}
 }
+
+// lastSegment is the last element of a route path: the action's name.
+func lastSegment(path string) string { return path[strings.LastIndex(path, "/")+1:] }
 
 // refreshResult is how a refresh ended: the redirect's query and the audit detail.
 type refreshResult struct{ query, detail string }

@@ -200,7 +200,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	h, err := handlers.New(handlers.Deps{
 		Config: cfg, Store: db, Gate: a.Gate, WeChat: a.WeChat, Sessions: a.Sessions, Bearer: bearer,
-		Metrics: a.Metrics, Logger: log, Simulator: simHandler, Now: now, Admin: adm.Register,
+		Metrics: a.Metrics, Logger: log, Simulator: simHandler, Now: now, Admin: adm.Register, AdminNotFound: adm.NotFound,
 		Readiness:   a.readiness,
 		QR:          qrlogin.New(db, qrlogin.Config{Now: now}),
 		Push:        a.Push,

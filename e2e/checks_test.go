@@ -29,9 +29,11 @@ func (b *browser) choose(name, value string) {
 // checkPage checks what every page must do for people, whatever it says:
 // Chinese, a title and a heading, alt text on every image, a name on every
 // control, touch targets of at least 44×44 CSS pixels, and no sideways
-// scrolling from 320 px phones to desktop widths.
+// scrolling from 320 px phones to desktop widths, and WCAG AA contrast of
+// text and controls (checkContrast).
 func (b *browser) checkPage(name string) {
 	b.t.Helper()
+	b.checkContrast(name)
 	if lang := eval[string](b, `document.documentElement.lang`); lang != "zh-CN" {
 		b.t.Errorf("%s: lang=%q, want zh-CN", name, lang)
 	}
@@ -72,6 +74,7 @@ func (b *browser) checkDark(name string) {
 	if bg != "rgb(17, 17, 17)" || !strings.HasPrefix(fg, "rgba(255, 255, 255") {
 		b.t.Errorf("%s in dark mode: background %s, text %s", name, bg, fg)
 	}
+	b.checkContrast(name + " (dark)")
 	b.shot(name + "-dark")
 }
 

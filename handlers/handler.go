@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -50,6 +51,9 @@ type Deps struct {
 	Simulator http.Handler
 	// Admin registers the admin pages under /admin; nil: none.
 	Admin func(r *gin.RouterGroup)
+	// AdminNotFound answers unknown paths under /admin/ (inside the admin
+	// layout); nil: the user pages' 404.
+	AdminNotFound gin.HandlerFunc
 	// Now is the clock (tests move it to expire states); nil: time.Now.
 	Now func() time.Time
 	// Readiness returns detail lines /readyz prints under its verdict (how
@@ -78,6 +82,7 @@ type Handler struct {
 	tmpl      *renderer
 	sim       http.Handler
 	admin     func(r *gin.RouterGroup)
+	adminNF   gin.HandlerFunc
 	now       func() time.Time
 	ready     func() []string
 	qr        *qrlogin.Service
@@ -98,7 +103,7 @@ func New(d Deps) (*Handler, error) {
 	}
 	return &Handler{
 		cfg: d.Config, store: d.Store, gate: d.Gate, wx: d.WeChat, sessions: d.Sessions, bearer: d.Bearer, metrics: d.Metrics,
-		log: d.Logger, tmpl: r, sim: d.Simulator, admin: d.Admin, now: d.Now, ready: d.Readiness,
+		log: d.Logger, tmpl: r, sim: d.Simulator, admin: d.Admin, adminNF: d.AdminNotFound, now: d.Now, ready: d.Readiness,
 		qr: d.QR, qrLimits: newQRLimits(d.Now), push: d.Push,
 		tokens: d.AccessToken, tokenKeys: newTokenAPIKeys(d.Config.TokenAPIKeys),
 	}, nil
@@ -114,7 +119,13 @@ func (h *Handler) Router() http.Handler {
 	r.RedirectFixedPath = false
 	_ = r.SetTrustedProxies(h.cfg.TrustedProxies)
 	r.Use(h.knownMethods(), h.recoverer(), h.requestContext(), h.observe(), h.securityHeaders(), h.limitBody())
-	r.NoRoute(func(c *gin.Context) { h.errorPage(c, http.StatusNotFound, pageNotFound) })
+	r.NoRoute(func(c *gin.Context) {
+		if h.adminNF != nil && strings.HasPrefix(c.Request.URL.Path, "/admin/") {
+			h.adminNF(c)
+			return
+		}
+		h.errorPage(c, http.StatusNotFound, pageNotFound)
+	})
 	r.NoMethod(func(c *gin.Context) { h.errorPage(c, http.StatusMethodNotAllowed, pageNotFound) })
 
 	r.GET("/", h.home)

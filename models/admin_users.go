@@ -32,18 +32,54 @@ func EscapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
+// UserOrder is a sort of the user list: a column key and a direction.
+// Keys: "id" (the default: newest first), "first" (first login), "last"
+// (last login), "logins" (login count), "nickname".
+type UserOrder struct {
+	Key string
+	Asc bool
+}
+
+// userOrderColumns maps the keys to columns: only these ever reach SQL.
+var userOrderColumns = map[string]string{
+	"id": "users.id", "first": "users.created_at", "last": "users.last_login_at",
+	"logins": "users.login_count", "nickname": "users.nickname",
+}
+
+// ValidUserOrder says whether key names a sortable column.
+func ValidUserOrder(key string) bool { _, ok := userOrderColumns[key]; return ok }
+
+// orderBy is the ORDER BY of o: NULLs (never logged in) last either way,
+// and the id to break ties, so pages never overlap.
+func (o UserOrder) orderBy() string {
+	col, ok := userOrderColumns[o.Key]
+	if !ok {
+		col = "users.id"
+	}
+	dir := " DESC"
+	if o.Asc {
+		dir = " ASC"
+	}
+	return "CASE WHEN " + col + " IS NULL THEN 1 ELSE 0 END, " + col + dir + ", users.id" + dir
+}
+
 // SearchUsers returns one page of users whose nickname (any case), openid or
-// unionid contains q, newest first, and how many match in all. The search
-// text is a bound parameter with its wildcards escaped; the page is two
-// statements whatever its size (no query per row).
-func (db *DB) SearchUsers(ctx context.Context, q string, offset, limit int, now time.Time) ([]UserRow, int64, error) {
-	return db.SearchUsersIn(ctx, q, "", offset, limit, now)
+// unionid contains q, in the given order (newest first by default), and
+// how many match in all. The search text is a bound parameter with its
+// wildcards escaped; the page is two statements whatever its size (no
+// query per row).
+func (db *DB) SearchUsers(ctx context.Context, q string, offset, limit int, now time.Time, order ...UserOrder) ([]UserRow, int64, error) {
+	return db.SearchUsersIn(ctx, q, "", offset, limit, now, order...)
 }
 
 // SearchUsersIn is SearchUsers restricted to the users with an identity in
 // app (AppOA, AppMini; "" for all). The text also matches the openids of
 // every identity (a mini program openid finds its person).
-func (db *DB) SearchUsersIn(ctx context.Context, q, app string, offset, limit int, now time.Time) ([]UserRow, int64, error) {
+func (db *DB) SearchUsersIn(ctx context.Context, q, app string, offset, limit int, now time.Time, order ...UserOrder) ([]UserRow, int64, error) {
+	o := UserOrder{Key: "id"}
+	if len(order) > 0 {
+		o = order[0]
+	}
 	base := func() *gorm.DB {
 		tx := db.Gorm.WithContext(ctx).Table("users")
 		if q != "" {
@@ -68,7 +104,7 @@ func (db *DB) SearchUsersIn(ctx context.Context, q, app string, offset, limit in
 	        (SELECT COUNT(*) FROM sessions s WHERE s.user_id = users.id AND s.expires_at > ?) AS live_sessions,
 	        EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id AND i.app = ?) AS in_oa,
 	        EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id AND i.app = ?) AS in_mini`, now.UTC(), AppOA, AppMini).
-		Order("users.id DESC").Offset(offset).Limit(limit).Scan(&rows).Error
+		Order(o.orderBy()).Offset(offset).Limit(limit).Scan(&rows).Error
 	return rows, total, err
 }
 
