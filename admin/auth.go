@@ -157,8 +157,14 @@ func (a *Admin) loginSubmit(c *gin.Context) {
 		}
 		a.log.WarnContext(ctx, "admin login failed", "ip", ip, "failures", th.failures)
 		a.sleep(ctx, min(time.Duration(th.failures)*p.SlowStep, p.SlowMax))
-		a.renderLogin(c, http.StatusUnauthorized, loginData{Username: username, Next: next,
-			Error: "用户名或密码错误，或账号已停用。"})
+		msg := "用户名或密码错误，或账号已停用。"
+		switch {
+		case th.failures == p.AccountMax-1:
+			msg += "再输错一次，这个账号在本网络地址就会被暂时锁定。"
+		case th.failures >= p.AccountMax:
+			msg += "输错次数已达上限：再试一次就会被暂时锁定，请先确认密码。"
+		}
+		a.renderLogin(c, http.StatusUnauthorized, loginData{Username: username, Next: next, Error: msg})
 		return
 	}
 	if err := a.goodAttempt(ctx, username, ip, dev); err != nil {
@@ -208,7 +214,8 @@ func (a *Admin) locked(c *gin.Context, until time.Time) {
 		Title: "登录尝试过多，已暂时锁定",
 		Text: "为保护管理员账号，连续输错密码后，这个账号或你的网络地址会被暂时锁定。请在 " +
 			a.tmpl.fmtTime(until) + "（约 " + itoa(mins) + " 分钟后）再试；锁定会自动解除。" +
-			"急需登录时，运维人员可以在服务器上执行 wxlogin admin unlock --username 用户名 立即解除账号锁定。",
+			"急需登录时，运维人员可以在服务器上执行下面的命令，立即解除账号锁定：",
+		Command: "wxlogin admin unlock --username 用户名",
 		BackURL: "/admin/login", BackLabel: "返回登录页",
 	})
 }

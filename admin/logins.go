@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,44 +14,60 @@ type loginsData struct {
 	Rows                      []models.ExchangeRow
 	Status, ErrCode, From, To string
 	Statuses                  []option
+	Errors                    map[string]string // per filter: what was wrong with its value
 	Pager                     pager
 	QRLogins                  []qrLoginRow
 }
 
-// logins is the login log: every code exchange with its status, errcode,
-// duplicate count, instance and time, filtered by status, errcode and a date
-// range (China Standard Time, both ends inclusive).
+// logins is the login log: every code exchange with its outcome, errcode,
+// duplicate count, instance and time, filtered by outcome, errcode and a
+// date range (China Standard Time, both ends inclusive). A bad filter value
+// is said next to its field, and the other filters still apply.
 func (a *Admin) logins(c *gin.Context) {
 	q, ok := strictQuery(c, "status", "errcode", "from", "to", "page", "size")
 	if !ok {
 		a.fail(c, http.StatusBadRequest, msgBadRequest)
 		return
 	}
+	d := loginsData{Errors: map[string]string{}}
 	page, size, ok := pageParams(q)
 	if !ok {
-		a.fail(c, http.StatusBadRequest, msgBadRequest)
-		return
+		d.Errors["page"] = "页码或每页条数无效，已显示第 1 页。"
+		page, size = 1, defaultSize
+		q.Del("page")
+		q.Del("size")
 	}
 	f := models.ExchangeFilter{Status: q.Get("status")}
 	switch f.Status {
 	case "", models.StatusPending, models.StatusDone, models.StatusFailed, models.OutcomeRefused, models.OutcomeSnapshot:
 	default:
-		a.fail(c, http.StatusBadRequest, msgBadRequest)
-		return
+		d.Errors["status"] = "没有这种状态。"
+		f.Status = ""
+		q.Del("status")
 	}
 	if s := q.Get("errcode"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < -1000 || n > 1_000_000_000 {
-			a.fail(c, http.StatusBadRequest, msgBadRequest)
-			return
+			d.Errors["errcode"] = "错误码应为整数，例如 40163。"
+			q.Del("errcode")
+		} else {
+			f.ErrCode = &n
 		}
-		f.ErrCode = &n
 	}
-	from, ok1 := dayParam(q.Get("from"), a.tmpl.loc)
-	to, ok2 := dayParam(q.Get("to"), a.tmpl.loc)
-	if !ok1 || !ok2 {
-		a.fail(c, http.StatusBadRequest, msgBadRequest)
-		return
+	from, ok := dayParam(q.Get("from"), a.tmpl.loc)
+	if !ok {
+		d.Errors["from"] = "日期格式应为 2026-01-31。"
+		q.Del("from")
+	}
+	to, ok := dayParam(q.Get("to"), a.tmpl.loc)
+	if !ok {
+		d.Errors["to"] = "日期格式应为 2026-01-31。"
+		q.Del("to")
+	}
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		d.Errors["to"] = "结束日期早于开始日期。"
+		to = time.Time{}
+		q.Del("to")
 	}
 	f.From = from
 	if !to.IsZero() {
@@ -66,8 +83,16 @@ func (a *Admin) logins(c *gin.Context) {
 		a.unavailable(c, err)
 		return
 	}
-	d := loginsData{Rows: rows, QRLogins: qr, Status: f.Status, ErrCode: q.Get("errcode"), From: q.Get("from"), To: q.Get("to"),
-		Statuses: []option{{"", "全部"}, {models.StatusDone, "成功"}, {models.StatusFailed, "失败"}, {models.StatusPending, "进行中"}},
-		Pager:    newPager("/admin/logins", q, page, size, total, len(rows))}
-	a.render(c, http.StatusOK, "logins", pageData{Title: "登录记录", Nav: "logins", Data: d})
+	d.Rows, d.QRLogins, d.Status, d.ErrCode, d.From, d.To = rows, qr, f.Status, q.Get("errcode"), q.Get("from"), q.Get("to")
+	d.Statuses = []option{{"", "全部"}, {models.StatusDone, "成功"}, {models.OutcomeRefused, "已拒绝（用户已停用）"},
+		{models.StatusFailed, "失败"}, {models.OutcomeSnapshot, "快照页访客"}, {models.StatusPending, "进行中"}}
+	d.Pager = newPager("/admin/logins", q, page, size, total, len(rows))
+	if len(d.Errors) == 0 && pastEnd(c, d.Pager) {
+		return
+	}
+	status := http.StatusOK
+	if len(d.Errors) > 0 {
+		status = http.StatusBadRequest
+	}
+	a.render(c, status, "logins", pageData{Title: "登录记录", Nav: "logins", Data: d})
 }

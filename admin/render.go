@@ -44,6 +44,7 @@ type flash struct {
 // message is the content of an admin message page (403, 404, 429, ...).
 type message struct {
 	Title, Text string
+	Command     string // a command to run, shown as code on one line
 	BackURL     string
 	BackLabel   string
 }

@@ -131,7 +131,7 @@ func TestAdminAccessControlOnEveryRoute(t *testing.T) {
 			}
 			continue
 		}
-		p := postForm(adm, path(r), url.Values{"csrf": {token}}, nil)
+		p := postForm(adm, path(r), url.Values{"csrf": {token}, "confirm": {"1"}}, nil)
 		if p.Status != http.StatusSeeOther || strings.HasPrefix(p.Location, "/admin/login?") {
 			t.Errorf("admin: POST %s = %d %q, want 303 back to the page", r.Path, p.Status, p.Location)
 		}
@@ -240,9 +240,9 @@ func TestAdminCSRF(t *testing.T) {
 			t.Errorf("%s: %d, want 403", tc.name, p.Status)
 		}
 	}
-	// GET never changes anything.
-	if p := adm.get(target); p.Status == http.StatusOK || p.Status == http.StatusSeeOther {
-		t.Errorf("GET on an action: %d", p.Status)
+	// GET never changes anything: it is the confirmation page.
+	if p := adm.get(target); p.Status != http.StatusOK || !strings.Contains(p.Body, "停用这个用户？") {
+		t.Errorf("GET on an action: %d, want the confirmation page", p.Status)
 	}
 	if u, _ := w.db.UserByID(ctx, uid); u.Disabled {
 		t.Fatal("a refused request disabled the user")
@@ -254,7 +254,7 @@ func TestAdminCSRF(t *testing.T) {
 		t.Fatalf("user logged out by a refused request: %d", p.Status)
 	}
 	// The same-origin form with its token works.
-	if p := postForm(adm, target, url.Values{"csrf": {token}}, http.Header{"Sec-Fetch-Site": {"same-origin"}}); p.Status != http.StatusSeeOther {
+	if p := postForm(adm, target, url.Values{"csrf": {token}, "confirm": {"1"}}, http.Header{"Sec-Fetch-Site": {"same-origin"}}); p.Status != http.StatusSeeOther {
 		t.Fatalf("same-origin form: %d", p.Status)
 	}
 	if u, _ := w.db.UserByID(ctx, uid); !u.Disabled {

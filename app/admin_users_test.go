@@ -208,7 +208,23 @@ func TestAdminDisableEndsTheUsersSession(t *testing.T) {
 		t.Fatal("user page does not list the 2 live sessions")
 	}
 
-	p := postForm(adm, userPage+"/disable", url.Values{"csrf": {token}}, nil)
+	// 停用用户 asks first: the user page links a confirmation page, and a
+	// POST without confirm=1 (an old form, a stray click) only asks again.
+	if p := adm.get(userPage); !strings.Contains(p.Body, `href="/admin/users/`+strconv.FormatInt(uid, 10)+`/disable"`) {
+		t.Fatal("the user page does not lead to the disable confirmation")
+	}
+	if p := adm.get(userPage + "/disable"); p.Status != http.StatusOK || !strings.Contains(p.Body, "停用这个用户？") ||
+		!strings.Contains(p.Body, `name="confirm" value="1"`) || !strings.Contains(p.Body, "2 个") {
+		t.Fatalf("disable confirmation page: %d", p.Status)
+	}
+	if p := postForm(adm, userPage+"/disable", url.Values{"csrf": {token}}, nil); p.Status != http.StatusOK || !strings.Contains(p.Body, "停用这个用户？") {
+		t.Fatalf("an unconfirmed disable: %d, want the confirmation page", p.Status)
+	}
+	if u, _ := w.db.UserByID(context.Background(), uid); u.Disabled || w.auditCount("user_disable") != 0 {
+		t.Fatal("an unconfirmed POST disabled the user")
+	}
+	before, _ := w.db.UserByID(context.Background(), uid)
+	p := postForm(adm, userPage+"/disable", url.Values{"csrf": {token}, "confirm": {"1"}}, nil)
 	if p.Status != http.StatusSeeOther || p.Location != "/admin/users/"+strconv.FormatInt(uid, 10)+"?done=disabled" {
 		t.Fatalf("disable: %d %q", p.Status, p.Location)
 	}
@@ -229,8 +245,23 @@ func TestAdminDisableEndsTheUsersSession(t *testing.T) {
 	if p := again.get(w.in.URL + "/profile"); p.Status == http.StatusOK {
 		t.Error("a disabled user logged in again")
 	}
+	// ... and the refused attempt is a refusal everywhere: no login counted,
+	// the login log says 已拒绝, the dashboard counts it apart.
+	if u, _ := w.db.UserByID(context.Background(), uid); u.LoginCount != before.LoginCount || !u.LastLoginAt.Equal(*before.LastLoginAt) {
+		t.Errorf("the refused login moved 登录次数 %d→%d / 最近登录 %v→%v", before.LoginCount, u.LoginCount, before.LastLoginAt, u.LastLoginAt)
+	}
+	if p := adm.get(userPage); !strings.Contains(p.Body, "已拒绝") || !strings.Contains(p.Body, "用户已停用，登录被拒绝") {
+		t.Error("the user's login log does not show the refusal")
+	}
+	if p := adm.get(w.in.URL + "/admin/logins?status=refused"); !strings.Contains(p.Body, "共 1 条") {
+		t.Error("the login log's 已拒绝 filter does not list the refused attempt")
+	}
+	dash := adm.get(w.in.URL + "/admin")
+	if !strings.Contains(dash.Body, `id="stat-refused-24h">1<`) || !strings.Contains(dash.Body, `id="stat-logins-24h">2<`) {
+		t.Error("the dashboard counts the refused attempt as a login (want 2 logins, 1 refused)")
+	}
 	// Enabled again, they can.
-	postForm(adm, userPage+"/enable", url.Values{"csrf": {token}}, nil)
+	postForm(adm, userPage+"/enable", url.Values{"csrf": {token}}, nil) // enabling destroys nothing: no confirmation
 	back := newBrowser(t)
 	w.e.login(back, w.in, "zhangsan")
 	if p := back.get(w.in.URL + "/profile"); p.Status != http.StatusOK {
@@ -238,7 +269,10 @@ func TestAdminDisableEndsTheUsersSession(t *testing.T) {
 	}
 
 	// "End all sessions" logs them out everywhere without disabling.
-	p = postForm(adm, userPage+"/end-sessions", url.Values{"csrf": {token}}, nil)
+	if p := postForm(adm, userPage+"/end-sessions", url.Values{"csrf": {token}}, nil); p.Status != http.StatusOK || !strings.Contains(p.Body, "结束这个用户的所有会话？") {
+		t.Fatalf("an unconfirmed end-sessions: %d, want the confirmation page", p.Status)
+	}
+	p = postForm(adm, userPage+"/end-sessions", url.Values{"csrf": {token}, "confirm": {"1"}}, nil)
 	if p.Status != http.StatusSeeOther || !strings.Contains(p.Location, "done=ended&n=1") {
 		t.Fatalf("end sessions: %d %q", p.Status, p.Location)
 	}
@@ -255,9 +289,38 @@ func TestAdminDisableEndsTheUsersSession(t *testing.T) {
 	if p := adm.get(w.in.URL + "/admin/audit?action=user_disable"); strings.Count(p.Body, "停用用户</td>") != 1 {
 		t.Error("audit filter by action")
 	}
-	for _, q := range []string{"?action=drop_tables", "?page=0"} {
-		if p := adm.get(w.in.URL + "/admin/audit" + q); p.Status != http.StatusBadRequest {
-			t.Errorf("audit%s: %d, want 400", q, p.Status)
+	// The target is linked by nickname, every action has a result, and the
+	// filters combine: admin, action, target, date.
+	if !strings.Contains(audit.Body, `<a class="audit-user" href="/admin/users/`+strconv.FormatInt(uid, 10)+`"><span class="ellipsis-inline">张三</span></a>`) ||
+		!strings.Contains(audit.Body, "已停用，会话已全部结束") || !strings.Contains(audit.Body, "<td>成功</td>") {
+		t.Error("audit page: target not linked by nickname, or a result missing")
+	}
+	if strings.Contains(audit.Body, "<td></td>") {
+		t.Error("an audit row has an empty cell")
+	}
+	today := w.clk.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
+	for q, want := range map[string]int{
+		"?admin=" + adminName + "&action=user_enable":              1,
+		"?target=user:" + strconv.FormatInt(uid, 10):               3,
+		"?from=" + today + "&to=" + today + "&action=user_disable": 1,
+		"?to=2000-01-01": 0,
+		"?admin=nobody":  0,
+	} {
+		p := adm.get(w.in.URL + "/admin/audit" + q)
+		if p.Status != http.StatusOK || strings.Count(p.Body, "<tr>")-1 != want && !(want == 0 && strings.Contains(p.Body, "没有符合条件的记录")) {
+			t.Errorf("audit%s: %d, %d rows, want %d", q, p.Status, strings.Count(p.Body, "<tr>")-1, want)
+		}
+	}
+	// A bad filter value says what was wrong next to its field and keeps
+	// the other filters; no bare 400 page.
+	for q, say := range map[string]string{"?action=drop_tables&target=user:1": "没有这种操作", "?page=0&action=user_enable": "页码或每页条数无效",
+		"?from=2026-13-01&action=user_enable": "日期格式应为"} {
+		p := adm.get(w.in.URL + "/admin/audit" + q)
+		if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, say) || !strings.Contains(p.Body, `<h1>操作日志</h1>`) {
+			t.Errorf("audit%s: %d, inline %q: %v", q, p.Status, say, strings.Contains(p.Body, say))
+		}
+		if strings.Contains(q, "action=user_enable") && !strings.Contains(p.Body, `value="user_enable" selected`) {
+			t.Errorf("audit%s: the valid action filter was dropped", q)
 		}
 	}
 	// Unknown or malformed user ids are 404 pages.

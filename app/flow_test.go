@@ -275,20 +275,69 @@ func TestSimulatorModeOnSQLite(t *testing.T) {
 	if !strings.Contains(loc, "scope=snsapi_base") {
 		t.Fatalf("the default entry is not silent: %s", loc)
 	}
-	req, _ := http.NewRequest(http.MethodGet, strings.TrimSuffix(loc, "#wechat_redirect"), nil)
-	req.Header.Set("X-Sim-User", "emoji")
-	res, err := b.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	authorize := func(loc string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, strings.TrimSuffix(loc, "#wechat_redirect"), nil)
+		req.Header.Set("X-Sim-User", "emoji")
+		res, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		cb := b.get(res.Header.Get("Location"))
+		if cb.Status != http.StatusFound || cb.Location != "/profile" {
+			t.Fatalf("callback: %d %q", cb.Status, cb.Location)
+		}
 	}
-	res.Body.Close()
-	cb := b.get(res.Header.Get("Location"))
-	if cb.Status != http.StatusFound || cb.Location != "/profile" {
-		t.Fatalf("callback: %d %q", cb.Status, cb.Location)
+	authorize(loc)
+	// Silent: no nickname yet, and the profile offers to share it.
+	p := b.get(base + "/profile")
+	if !strings.Contains(p.Body, "微信用户") || !strings.Contains(p.Body, "分享昵称和头像") || strings.Contains(p.Body, "小明🐱🌸✨") {
+		t.Fatal("after a silent login the profile does not offer to share the nickname")
 	}
+	// The tap to share asks WeChat for the profile (consent), once; it is
+	// not counted as a login.
+	loc = b.entry(&instance{URL: base}, "/profile")
+	if loc != base+"/profile" {
+		t.Fatalf("a logged-in entry without refresh went to %q, want the page", loc)
+	}
+	share := b.get(base + "/wechat/entry?next=/profile&scope=snsapi_userinfo&refresh=1")
+	if share.Status != http.StatusFound || !strings.Contains(share.Location, "scope=snsapi_userinfo") {
+		t.Fatalf("share: %d %q", share.Status, share.Location)
+	}
+	authorize(share.Location)
+	if p := b.get(base + "/profile"); !strings.Contains(p.Body, "小明🐱🌸✨") || !strings.Contains(p.Body, "刷新昵称和头像") {
+		t.Fatal("profile lacks the shared emoji nickname")
+	}
+	u, err := a.DB.UserByOpenID(t.Context(), strings.TrimSpace(openIDOf(t, a, "小明🐱🌸✨")))
+	if err != nil || u.LoginCount != 1 || u.ProfileUpdatedAt == nil {
+		t.Fatalf("after sharing: %+v %v; want 1 login and the profile's time", u, err)
+	}
+	// Later logins are silent again and keep the nickname.
+	if p := postForm(b, base+"/logout", url.Values{}, nil); p.Status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", p.Status)
+	}
+	loc = b.entry(&instance{URL: base}, "/profile")
+	if !strings.Contains(loc, "scope=snsapi_base") {
+		t.Fatalf("a later login is not silent: %s", loc)
+	}
+	authorize(loc)
 	if p := b.get(base + "/profile"); !strings.Contains(p.Body, "小明🐱🌸✨") {
-		t.Fatal("profile lacks the emoji nickname")
+		t.Fatal("a silent login lost the shared nickname")
 	}
+	if u, _ := a.DB.UserByID(t.Context(), u.ID); u.LoginCount != 2 {
+		t.Fatalf("login count %d after two logins and one share, want 2", u.LoginCount)
+	}
+}
+
+// openIDOf finds a user's openid by nickname.
+func openIDOf(t *testing.T, a *App, nickname string) string {
+	t.Helper()
+	var openid string
+	if err := a.DB.Gorm.Raw("SELECT openid FROM users WHERE nickname = ?", nickname).Scan(&openid).Error; err != nil || openid == "" {
+		t.Fatalf("no user %q: %v", nickname, err)
+	}
+	return openid
 }
 
 // clock is a settable clock shared by sessions, handlers and the gate.
