@@ -298,7 +298,7 @@ func TestSimulatorModeOnSQLite(t *testing.T) {
 	// The tap to share asks WeChat for the profile (consent), once; it is
 	// not counted as a login.
 	loc = b.entry(&instance{URL: base}, "/profile")
-	if loc != base+"/profile" {
+	if loc != "/profile" {
 		t.Fatalf("a logged-in entry without refresh went to %q, want the page", loc)
 	}
 	share := b.get(base + "/wechat/entry?next=/profile&scope=snsapi_userinfo&refresh=1")
