@@ -388,6 +388,8 @@ var docScreens = map[string]bool{
 	"qr-login": true, "qr-confirm": true, "qr-scanned": true, "qr-confirmed": true,
 	"sim-push": true, "admin-pushes": true, "admin-user-follow": true,
 	"menu-editor": true, "menu-preview": true, "chat-window": true,
+	"admin-dashboard-desktop": true, "admin-users-desktop": true, "admin-users-phone320": true, "admin-confirm-phone": true,
+	"admin-user-phone": true, "admin-logins-desktop": true, "admin-audit-desktop": true, "admin-dashboard-dark": true,
 }
 
 // screensDir is where screenshots go: $E2E_SCREENS, else testdata/screens
