@@ -81,9 +81,14 @@ func TestSnapshotUserSeesOpenFullPage(t *testing.T) {
 	b := newBrowser(t, wechatPhone)
 	startLogin(s, b, "snapshot")
 	b.tap(`button[value="allow"]`, "/wechat/callback")
-	expectMessage(t, b, http.StatusOK, "请打开完整页面")
-	if got := b.text(".msg-desc"); !strings.Contains(got, "前往访问") {
-		t.Errorf("the page does not say what to tap: %q", got)
+	expectMessage(t, b, http.StatusOK, "请使用完整服务")
+	// WeChat's words; snapshot mode is not only Moments; no 参考编号 (it is
+	// not an error).
+	if got := b.text(".msg-desc"); !strings.Contains(got, "右下角") || !strings.Contains(got, "使用完整服务") || strings.Contains(got, "朋友圈") {
+		t.Errorf("the page does not say what to tap in WeChat's words: %q", got)
+	}
+	if n := eval[int](b, `document.querySelectorAll('.msg-ref').length`); n != 0 {
+		t.Error("the snapshot page shows a reference number")
 	}
 	b.shot("snapshot")
 	b.checkPage("snapshot")

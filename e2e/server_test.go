@@ -52,6 +52,12 @@ const (
 
 func startServer(t *testing.T, m mode) *server {
 	t.Helper()
+	return startServerWith(t, m, nil)
+}
+
+// startServerWith is startServer with more environment variables.
+func startServerWith(t *testing.T, m mode, extra map[string]string) *server {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	s := &server{t: t, URL: base, Clock: &clock{}, Logs: &syncBuffer{}, callbacks: &callbackLog{},
@@ -78,6 +84,9 @@ func startServer(t *testing.T, m mode) *server {
 		} {
 			vars[k] = v
 		}
+	}
+	for k, v := range extra {
+		vars[k] = v
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
