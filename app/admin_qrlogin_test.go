@@ -35,7 +35,7 @@ func TestAdminSeesAndEndsComputerLogins(t *testing.T) {
 
 	uid := w.userID("zhangsan")
 	userPage := w.in.URL + "/admin/users/" + strconv.FormatInt(uid, 10)
-	if p := postForm(adm, userPage+"/end-sessions", url.Values{"csrf": {token}}, nil); p.Status != http.StatusSeeOther {
+	if p := postForm(adm, userPage+"/end-sessions", url.Values{"csrf": {token}, "confirm": {"1"}}, nil); p.Status != http.StatusSeeOther {
 		t.Fatalf("end sessions: %d", p.Status)
 	}
 	if profileOK(t, pc, w.in) {

@@ -45,6 +45,7 @@ func (e *env) clusterWith(n int, extra map[string]string, o Options) *cluster {
 			"DATABASE_URL": e.DBURL, "BASE_URL": cl.URL,
 			"WECHAT_APPID": e.Sim.AppID(), "WECHAT_SECRET": e.Sim.Secret(),
 			"WECHAT_OAUTH_URL": e.SimSrv.URL, "WECHAT_API_URL": e.SimSrv.URL,
+			"WECHAT_SCOPE": "snsapi_userinfo", // as in env.start: these tests read the nickname after a login
 			"SESSION_KEYS": testSessionKey, "TOKEN_KEY": testTokenKey, "INSTANCE_ID": name,
 		}
 		for k, v := range extra {
