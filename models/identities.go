@@ -91,20 +91,25 @@ func userByUnionID(tx *gorm.DB, unionid string, onlyWithoutOA bool) (int64, erro
 }
 
 // upsertIdentity records a login of an identity of userID.
-func upsertIdentity(tx *gorm.DB, userID int64, app, appid, openid, unionid, linkedBy string, sessionKeyEnc []byte, at time.Time) error {
+//
+// An identity's login count and last login move only when the user's do:
+// not for a disabled user's refused attempt, nor for a profile refresh
+// (counts false).
+func upsertIdentity(tx *gorm.DB, userID int64, app, appid, openid, unionid, linkedBy string, sessionKeyEnc []byte, at time.Time, counts ...bool) error {
 	var u *string
 	if unionid != "" {
 		u = &unionid
 	}
+	count := len(counts) == 0 || counts[0]
 	return tx.Exec(`INSERT INTO identities (user_id, app, appid, openid, unionid, linked_by, session_key_enc, created_at, last_login_at, login_count)
 	    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 	    ON CONFLICT (app, openid) DO UPDATE SET
 	      unionid = COALESCE(excluded.unionid, identities.unionid),
 	      appid = CASE WHEN excluded.appid <> '' THEN excluded.appid ELSE identities.appid END,
 	      session_key_enc = COALESCE(excluded.session_key_enc, identities.session_key_enc),
-	      last_login_at = excluded.last_login_at,
-	      login_count = identities.login_count + 1`,
-		userID, app, appid, openid, u, linkedBy, sessionKeyEnc, at, at).Error
+	      last_login_at = CASE WHEN ? THEN excluded.last_login_at ELSE identities.last_login_at END,
+	      login_count = identities.login_count + CASE WHEN ? THEN 1 ELSE 0 END`,
+		userID, app, appid, openid, u, linkedBy, sessionKeyEnc, at, at, count, count).Error
 }
 
 // recordMiniLogin stores a mini program login: the identity's user if it
@@ -144,11 +149,9 @@ func (db *DB) recordMiniLogin(ctx context.Context, l Login) (id int64, disabled 
 				return err
 			}
 			id = row.ID
-		} else if err := tx.Exec(`UPDATE users SET unionid = COALESCE(unionid, ?), updated_at = ?, last_login_at = ?,
-		    login_count = login_count + 1 WHERE id = ?`, unionid, at, at, id).Error; err != nil {
-			return err
-		}
-		if err := upsertIdentity(tx, id, AppMini, l.AppID, l.OpenID, l.UnionID, linked, l.SessionKeyEnc, at); err != nil {
+		} else if err := tx.Exec(`UPDATE users SET unionid = COALESCE(unionid, ?), updated_at = ?,
+		    last_login_at = CASE WHEN disabled THEN last_login_at ELSE ? END,
+		    login_count = login_count + CASE WHEN disabled THEN 0 ELSE 1 END WHERE id = ?`, unionid, at, at, id).Error; err != nil {
 			return err
 		}
 		var flags []bool
@@ -159,6 +162,10 @@ func (db *DB) recordMiniLogin(ctx context.Context, l Login) (id int64, disabled 
 			return sql.ErrNoRows
 		}
 		disabled = flags[0]
+		// A disabled user's attempt is refused: no login counted anywhere.
+		if err := upsertIdentity(tx, id, AppMini, l.AppID, l.OpenID, l.UnionID, linked, l.SessionKeyEnc, at, !disabled); err != nil {
+			return err
+		}
 		return nil
 	})
 	if errors.Is(err, sql.ErrNoRows) {

@@ -87,6 +87,10 @@ func TestRefusedLoginIsARefusalEverywhere(t *testing.T) {
 		if u.LoginCount != 2 || !u.LastLoginAt.Equal(t2) || u.Nickname != "甲2" {
 			t.Fatalf("a refused login moved the user: count %d last %v nick %q", u.LoginCount, u.LastLoginAt, u.Nickname)
 		}
+		var identityLogins int
+		if err := db.Gorm.Raw("SELECT login_count FROM identities WHERE openid = ?", "o1").Scan(&identityLogins).Error; err != nil || identityLogins != 2 {
+			t.Fatalf("the identity counts %d logins (%v), want 2: a refresh and a refusal are none", identityLogins, err)
+		}
 		row, err := db.ExchangeByCode(ctx, "c4")
 		if err != nil {
 			t.Fatal(err)

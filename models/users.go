@@ -143,7 +143,7 @@ func (db *DB) RecordLogin(ctx context.Context, l Login) (id int64, disabled bool
 		if err != nil {
 			return err
 		}
-		return upsertIdentity(tx, id, AppOA, l.AppID, l.OpenID, l.UnionID, linked, nil, l.At.UTC())
+		return upsertIdentity(tx, id, AppOA, l.AppID, l.OpenID, l.UnionID, linked, nil, l.At.UTC(), !disabled && !l.Refresh)
 	})
 	return id, disabled, err
 }
