@@ -213,7 +213,9 @@ func TestUnknownMethodsAreRefusedFirst(t *testing.T) {
 				t.Fatal("the request got an id: middleware ran before the refusal")
 			case res.Header.Get("X-Content-Type-Options") != "nosniff":
 				t.Fatal("the refusal lacks the security headers")
-			case len(e.Logs.String()) != logStart:
+			case strings.Contains(e.Logs.String()[logStart:], "msg=request"):
+				// Only request lines count: the instance's background work
+				// (the NOTIFY listener, housekeeping) logs when it likes.
 				t.Fatalf("the refusal was logged: %.200s", e.Logs.String()[logStart:])
 			}
 		})
