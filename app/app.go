@@ -13,6 +13,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"wxlogin/admin"
 	"wxlogin/config"
 	"wxlogin/dbsession"
@@ -45,6 +47,9 @@ type Options struct {
 	Admin func(*admin.Deps)
 	// Tokens adjusts the account's token center.
 	Tokens func(*tokencenter.Config)
+	// DBTracer sees every statement the database pool sends (Postgres only);
+	// the round-trip budget test counts a login's statements with it.
+	DBTracer pgx.QueryTracer
 }
 
 // App is a wired wxlogin instance.
@@ -78,7 +83,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir, models.Options{Logger: log, MaxOpenConns: cfg.DBMaxConns})
+	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir, models.Options{Logger: log, MaxOpenConns: cfg.DBMaxConns, Tracer: o.DBTracer})
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,9 @@ type env struct {
 	SimSrv *httptest.Server
 	DBURL  string
 	Logs   *syncBuffer
+	// Wrap, when set, wraps the handler of instances started afterwards
+	// (the round-trip budget test tags each request's context).
+	Wrap func(http.Handler) http.Handler
 }
 
 func newEnv(t *testing.T) *env {
@@ -85,6 +88,9 @@ func (e *env) start(name string, extra map[string]string, o Options) *instance {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.Start(ctx)
 	srv.Config.Handler = a.Handler
+	if e.Wrap != nil {
+		srv.Config.Handler = e.Wrap(a.Handler)
+	}
 	srv.Start()
 	e.t.Cleanup(func() {
 		srv.Close()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -41,6 +42,10 @@ type Options struct {
 	ConnMaxLifetime time.Duration
 	ConnMaxIdleTime time.Duration
 	Logger          *slog.Logger
+	// Tracer, when set, sees every statement each Postgres connection sends
+	// (pgx's QueryTracer). The round-trip budget test counts a login's
+	// statements with it; production leaves it nil. Ignored on SQLite.
+	Tracer pgx.QueryTracer
 }
 
 // Open connects to Postgres when url is a postgres:// URL, otherwise to an
@@ -62,7 +67,7 @@ func Open(ctx context.Context, url, dataDir string, o Options) (*DB, error) {
 		dialect = migrations.Postgres
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		var pool *sql.DB
-		pool, mode, err = openPostgres(pctx, withConnectTimeout(url))
+		pool, mode, err = openPostgres(pctx, withConnectTimeout(url), o.Tracer)
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("connect to %s database: %w", dialect, err)

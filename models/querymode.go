@@ -100,8 +100,9 @@ func behindPooler(ctx context.Context, conn *pgx.Conn) (bool, error) {
 }
 
 // openPostgres opens the pool with the query mode of each connection fitted
-// to what it reaches (see queryMode).
-func openPostgres(ctx context.Context, url string) (*sql.DB, *queryMode, error) {
+// to what it reaches (see queryMode). tracer, if not nil, is installed on
+// every pool connection (not on the probe).
+func openPostgres(ctx context.Context, url string, tracer pgx.QueryTracer) (*sql.DB, *queryMode, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, nil, err
@@ -122,6 +123,9 @@ func openPostgres(ctx context.Context, url string) (*sql.DB, *queryMode, error) 
 	m.pooled.Store(pooled)
 	before := func(_ context.Context, cc *pgx.ConnConfig) error {
 		cc.DefaultQueryExecMode = m.modeFor(m.pooled.Load())
+		if tracer != nil {
+			cc.Tracer = tracer
+		}
 		return nil
 	}
 	after := func(ctx context.Context, conn *pgx.Conn) error {

@@ -1,0 +1,218 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The round-trip budget: how many statements one whole web login may send to
+// Postgres, and how many an Android duplicate callback (answered from the
+// claim row after the owner finished) may send. Set to what was measured
+// when the test was written (docs/BENCHMARKS.md, "Round trips per login"):
+// a change that adds a statement to the hot path fails here and has to
+// lower another or raise the budget on purpose, with the reason in the
+// commit. Lower them as statements go away.
+const (
+	loginStatementBudget     = 11
+	duplicateStatementBudget = 5
+)
+
+// phaseKey tags a request's context with the phase of the login it belongs
+// to; the gate's detached contexts (context.WithoutCancel) keep the tag, so
+// the owner's claim and exchange writes are counted under the callback.
+type phaseKey struct{}
+
+// stmtCounter is a pgx tracer that counts, per phase and per statement kind,
+// every statement the pool sends and every statement it prepares (pgx's
+// statement cache prepares a query once per connection: an extra round trip
+// on a cold connection). Statements of untagged contexts (migrations,
+// background loops) are ignored.
+type stmtCounter struct {
+	mu       sync.Mutex
+	stmts    map[string]map[string]int // phase → kind → count
+	prepares map[string]int            // phase → count
+}
+
+func newStmtCounter() *stmtCounter {
+	return &stmtCounter{stmts: map[string]map[string]int{}, prepares: map[string]int{}}
+}
+
+func (c *stmtCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if phase, _ := ctx.Value(phaseKey{}).(string); phase != "" {
+		c.mu.Lock()
+		if c.stmts[phase] == nil {
+			c.stmts[phase] = map[string]int{}
+		}
+		c.stmts[phase][stmtKind(d.SQL)]++
+		c.mu.Unlock()
+	}
+	return ctx
+}
+
+func (c *stmtCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *stmtCounter) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
+	if phase, _ := ctx.Value(phaseKey{}).(string); phase != "" {
+		c.mu.Lock()
+		c.prepares[phase]++
+		c.mu.Unlock()
+	}
+	return ctx
+}
+
+func (c *stmtCounter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
+
+// total is the number of statements sent in the given phases.
+func (c *stmtCounter) total(phases ...string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, p := range phases {
+		for _, k := range c.stmts[p] {
+			n += k
+		}
+	}
+	return n
+}
+
+// table renders the counts as the Markdown rows of docs/BENCHMARKS.md.
+func (c *stmtCounter) table(phases ...string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var b strings.Builder
+	for _, p := range phases {
+		kinds := make([]string, 0, len(c.stmts[p]))
+		for k := range c.stmts[p] {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		for _, k := range kinds {
+			fmt.Fprintf(&b, "| %s | %s | %d |\n", p, k, c.stmts[p][k])
+		}
+		fmt.Fprintf(&b, "| %s | (prepared on a cold connection) | %d |\n", p, c.prepares[p])
+	}
+	return b.String()
+}
+
+var (
+	tableAfter = regexp.MustCompile(`(?i)\b(?:from|into|update|join)\s+"?([a-z_][a-z0-9_]*)"?(?:[\s,;)]|$)`)
+	firstWord  = regexp.MustCompile(`^\s*(?:/\*.*?\*/\s*)?([A-Za-z]+)`)
+)
+
+// stmtKind names a statement by its verb and the first table it touches:
+// "SELECT sessions", "INSERT code_exchanges", "begin".
+func stmtKind(sql string) string {
+	verb := "?"
+	if m := firstWord.FindStringSubmatch(sql); m != nil {
+		verb = strings.ToUpper(m[1])
+	}
+	if m := tableAfter.FindStringSubmatch(sql); m != nil {
+		return verb + " " + strings.ToLower(m[1])
+	}
+	if strings.Contains(sql, "pg_notify") {
+		return verb + " pg_notify"
+	}
+	return verb
+}
+
+func TestStmtKind(t *testing.T) {
+	tests := []struct{ sql, want string }{
+		{`SELECT "id","data" FROM "sessions" WHERE id = $1`, "SELECT sessions"},
+		{`INSERT INTO code_exchanges (code_hash) VALUES ($1) ON CONFLICT DO NOTHING`, "INSERT code_exchanges"},
+		{`UPDATE "users" SET nickname=$1`, "UPDATE users"},
+		{`WITH x AS (SELECT 1) SELECT * FROM users`, "WITH users"},
+		{`SELECT a, EXTRACT(EPOCH FROM now() - created_at)::float8 FROM code_exchanges`, "SELECT code_exchanges"},
+		{`begin`, "BEGIN"},
+		{`select pg_notify($1, $2)`, "SELECT pg_notify"},
+		{`select 1`, "SELECT"},
+	}
+	for _, tt := range tests {
+		if got := stmtKind(tt.sql); got != tt.want {
+			t.Errorf("stmtKind(%q) = %q, want %q", tt.sql, got, tt.want)
+		}
+	}
+}
+
+// TestLoginRoundTripBudget counts the statements one whole web login (menu
+// entry → WeChat callback → profile page) and one Android duplicate callback
+// (the same callback URL again, with the pre-login cookie, after the owner
+// logged in) send to Postgres, on a real Postgres, and fails when either is
+// above the budget. It logs the figures per statement kind, as the table in
+// docs/BENCHMARKS.md.
+func TestLoginRoundTripBudget(t *testing.T) {
+	e := newEnv(t)
+	counter := newStmtCounter()
+	e.Wrap = func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			phase := r.Header.Get("X-Test-Phase")
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), phaseKey{}, phase)))
+		})
+	}
+	in := e.start("a", nil, Options{DBTracer: counter})
+
+	send := func(b *browser, rawURL, phase string) page {
+		req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("User-Agent", androidUA)
+		req.Header.Set("X-Test-Phase", phase)
+		res, err := b.c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", phase, err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return page{Status: res.StatusCode, Location: res.Header.Get("Location"), Body: string(body)}
+	}
+
+	owner := newBrowser(t)
+	entry := send(owner, in.URL+"/wechat/entry?next=%2Fprofile", "entry")
+	if entry.Status != http.StatusFound {
+		t.Fatalf("entry: %d", entry.Status)
+	}
+	cb := e.authorize(entry.Location, "zhangsan", "allow")
+	// Android's second callback carries the cookie the browser had before the
+	// first answer (which it aborted) set the logged-in one.
+	dup := newBrowser(t)
+	dup.jar.SetCookies(mustURL(t, in.URL), owner.jar.Cookies(mustURL(t, in.URL)))
+
+	if p := send(owner, cb, "callback"); p.Status != http.StatusFound || p.Location != "/profile" {
+		t.Fatalf("callback: %d %q, want 302 /profile", p.Status, p.Location)
+	}
+	if p := send(owner, in.URL+"/profile", "profile"); p.Status != http.StatusOK || !strings.Contains(p.Body, "张三") {
+		t.Fatalf("profile: %d", p.Status)
+	}
+	if p := send(dup, cb, "duplicate"); p.Status != http.StatusFound || p.Location != "/profile" {
+		t.Fatalf("duplicate: %d %q, want 302 /profile", p.Status, p.Location)
+	}
+	if p := send(dup, in.URL+"/profile", "duplicate profile"); p.Status != http.StatusOK {
+		t.Fatalf("profile after the duplicate: %d", p.Status)
+	}
+	if n := e.Sim.ExchangeCount(codeOf(t, cb)); n != 1 {
+		t.Fatalf("code exchanged %d times, want 1", n)
+	}
+
+	login := counter.total("entry", "callback", "profile")
+	duplicate := counter.total("duplicate")
+	t.Logf("round trips per login: %d statements (budget %d); duplicate callback: %d (budget %d)\n| phase | statement | count |\n|---|---|---|\n%s",
+		login, loginStatementBudget, duplicate, duplicateStatementBudget, counter.table("entry", "callback", "profile", "duplicate"))
+	if login == 0 {
+		t.Fatal("no statement counted: the tracer is not installed on the pool")
+	}
+	if login > loginStatementBudget {
+		t.Errorf("a login sends %d statements to Postgres, budget %d", login, loginStatementBudget)
+	}
+	if duplicate > duplicateStatementBudget {
+		t.Errorf("a duplicate callback sends %d statements to Postgres, budget %d", duplicate, duplicateStatementBudget)
+	}
+}
