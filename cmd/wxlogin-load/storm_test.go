@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"wxlogin/app"
 	wxconfig "wxlogin/config"
@@ -205,5 +206,37 @@ func TestStormFollowsSilentRestarts(t *testing.T) {
 	}
 	if !res.Exchanges.ExactlyOnce {
 		t.Fatalf("exchanges: %+v", res.Exchanges)
+	}
+}
+
+// TestCodesPresentedCountsWarmUpSecondCodes: variant B's second code sent
+// during the warm-up is a code presented too; without it an app that
+// exchanges both codes of variant B failed "exactly once" by the number of
+// warm-up B logins.
+func TestCodesPresentedCountsWarmUpSecondCodes(t *testing.T) {
+	tests := []struct {
+		name    string
+		warm    bool
+		variant string
+		want    int
+	}{
+		{"warm-up B", true, "B", 2},
+		{"warm-up A", true, "A", 1},
+		{"measured B", false, "B", 2},
+		{"measured A", false, "A", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := time.Now()
+			c := &collector{measureFrom: now}
+			start := now
+			if tt.warm {
+				start = now.Add(-time.Second)
+			}
+			c.add(sample{Start: start, ReachedCallback: true, Dup: true, Variant: tt.variant, OK: true})
+			if got := c.codesPresented(); got != tt.want {
+				t.Fatalf("codesPresented = %d, want %d", got, tt.want)
+			}
+		})
 	}
 }
