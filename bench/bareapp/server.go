@@ -137,7 +137,7 @@ func (s *server) entry(w http.ResponseWriter, r *http.Request) {
 	state := hex.EncodeToString(stateBytes) // WeChat allows only [a-zA-Z0-9] in a state
 	if _, err := s.pool.Exec(r.Context(), `INSERT INTO bare_sessions (id_hash, state, next) VALUES ($1, $2, $3)`,
 		hash, state, localNext(r.URL.Query().Get("next"))); err != nil {
-		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		unavailable(w, r)
 		return
 	}
 	s.setSession(w, id)
@@ -169,7 +169,7 @@ func (s *server) callback(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, pgx.ErrNoRows):
 		s.duplicate(r.Context(), w, r, codeHash, sess)
 	default:
-		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		unavailable(w, r)
 	}
 }
 
@@ -201,7 +201,7 @@ func (s *server) own(ctx context.Context, w http.ResponseWriter, r *http.Request
 	if err != nil {
 		log.Printf("bareapp: storing a login: %v", err)
 		_, _ = s.pool.Exec(ctx, `UPDATE bare_claims SET failed = true WHERE code_hash = $1`, codeHash)
-		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		unavailable(w, r)
 		return
 	}
 	s.setSession(w, id)
@@ -228,7 +228,7 @@ func (s *server) duplicate(ctx context.Context, w http.ResponseWriter, r *http.R
 			s.replay(ctx, w, r, codeHash, sess)
 			return
 		case err != nil:
-			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			unavailable(w, r)
 			return
 		case failed:
 			http.Error(w, "WeChat did not accept the login; try again", http.StatusBadGateway)
@@ -236,7 +236,7 @@ func (s *server) duplicate(ctx context.Context, w http.ResponseWriter, r *http.R
 		case userID != nil:
 			id, hash := newID()
 			if _, err := s.pool.Exec(ctx, `INSERT INTO bare_sessions (id_hash, user_id) VALUES ($1, $2)`, hash, *userID); err != nil {
-				http.Error(w, "unavailable", http.StatusServiceUnavailable)
+				unavailable(w, r)
 				return
 			}
 			s.setSession(w, id)
@@ -247,7 +247,7 @@ func (s *server) duplicate(ctx context.Context, w http.ResponseWriter, r *http.R
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			http.Error(w, "the login is taking too long; try again", http.StatusServiceUnavailable)
+			unavailable(w, r)
 			return
 		case <-t.C:
 		}
@@ -269,8 +269,18 @@ func (s *server) replay(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	case errors.Is(err, pgx.ErrNoRows):
 		http.Error(w, "this login link is not yours or has expired", http.StatusBadRequest)
 	default:
-		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		unavailable(w, r)
 	}
+}
+
+// unavailable answers 503, except to a request its browser has already
+// given up on (Android's aborted first callback): nobody reads that answer,
+// and a 5xx in the counts would be noise.
+func unavailable(w http.ResponseWriter, r *http.Request) {
+	if r.Context().Err() != nil {
+		return
+	}
+	http.Error(w, "unavailable, try again", http.StatusServiceUnavailable)
 }
 
 // profile shows the logged-in person: one statement.
@@ -287,7 +297,7 @@ func (s *server) profile(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/wechat/entry?next=%2Fprofile", http.StatusFound)
 		return
 	case err != nil:
-		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		unavailable(w, r)
 		return
 	}
 	if nickname == "" {
