@@ -105,11 +105,13 @@ func (c *stmtCounter) table(phases ...string) string {
 
 var (
 	tableAfter = regexp.MustCompile(`(?i)\b(?:from|into|update|join)\s+"?([a-z_][a-z0-9_]*)"?(?:[\s,;)]|$)`)
+	selectFunc = regexp.MustCompile(`(?i)^\s*select\s+([a-z_][a-z0-9_]*)\s*\(`)
 	firstWord  = regexp.MustCompile(`^\s*(?:/\*.*?\*/\s*)?([A-Za-z]+)`)
 )
 
 // stmtKind names a statement by its verb and the first table it touches:
-// "SELECT sessions", "INSERT code_exchanges", "begin".
+// "SELECT sessions", "INSERT code_exchanges", "BEGIN"; a SELECT of a
+// function alone by the function: "SELECT pg_notify".
 func stmtKind(sql string) string {
 	verb := "?"
 	if m := firstWord.FindStringSubmatch(sql); m != nil {
@@ -118,8 +120,8 @@ func stmtKind(sql string) string {
 	if m := tableAfter.FindStringSubmatch(sql); m != nil {
 		return verb + " " + strings.ToLower(m[1])
 	}
-	if strings.Contains(sql, "pg_notify") {
-		return verb + " pg_notify"
+	if m := selectFunc.FindStringSubmatch(sql); m != nil {
+		return verb + " " + strings.ToLower(m[1])
 	}
 	return verb
 }
@@ -133,6 +135,7 @@ func TestStmtKind(t *testing.T) {
 		{`SELECT a, EXTRACT(EPOCH FROM now() - created_at)::float8 FROM code_exchanges`, "SELECT code_exchanges"},
 		{`begin`, "BEGIN"},
 		{`select pg_notify($1, $2)`, "SELECT pg_notify"},
+		{`SELECT pg_advisory_xact_lock(hashtextextended('x' || $1, 0))`, "SELECT pg_advisory_xact_lock"},
 		{`select 1`, "SELECT"},
 	}
 	for _, tt := range tests {
