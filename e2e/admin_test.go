@@ -73,8 +73,9 @@ func (b *browser) adminPage(name string) {
 // An operator uses the admin pages at a desktop (1280 px) and on phones
 // (375 and 320 px): logs in, reads the dashboard, sorts and pages the users,
 // disables a user after confirming (and cancels once first), filters the
-// login log (a bad value is said inline and the rest kept) and reads the
-// audit log. Every page: no console error, CSP violation or failed
+// login log (a bad value is said inline and the rest kept), reads the
+// audit log and opens the menu editor, the account and the pushes pages.
+// Every page: no console error, CSP violation or failed
 // request, nothing wider than the screen, contrast at least WCAG AA.
 func TestAdminPagesInBrowser(t *testing.T) {
 	for _, tt := range []struct {
@@ -198,6 +199,17 @@ func TestAdminPagesInBrowser(t *testing.T) {
 			}
 			shot("audit")
 			b.adminPage("audit")
+
+			// The Official Account's pages: the menu editor (its page
+			// picker must fit at 320 px), the account's token, the pushes.
+			for _, page := range []string{"menu", "account", "pushes"} {
+				b.open(s.URL+"/admin/"+page, "/admin/"+page)
+				if b.lastStatus() != 200 {
+					t.Errorf("/admin/%s: %d", page, b.lastStatus())
+				}
+				shot(page)
+				b.adminPage(page)
+			}
 
 			// An unknown admin page is a 404 inside the admin layout.
 			b.open(s.URL+"/admin/nope", "/admin/nope")

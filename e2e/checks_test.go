@@ -57,7 +57,14 @@ func (b *browser) checkPage(name string) {
 	for _, w := range []struct{ width, height int64 }{{320, 568}, {1280, 800}} {
 		b.emulate(w.width, w.height)
 		if over := eval[int](b, `document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
-			b.t.Errorf("%s at %d px: %d px wider than the screen", name, w.width, over)
+			widest := eval[string](b, `(() => { let w = null;
+				for (const e of document.body.querySelectorAll('*')) { const r = e.getBoundingClientRect();
+					if (r.right <= window.innerWidth + 1 || (w && r.right <= w[1])) continue;
+					let clipped = false; for (let p = e.parentElement; p && p !== document.body; p = p.parentElement)
+						if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(p).overflowX)) { clipped = true; break; }
+					if (!clipped) w = [e, r.right]; }
+				return w ? w[0].outerHTML.slice(0, 120) : ''; })()`)
+			b.t.Errorf("%s at %d px: %d px wider than the screen (widest: %s)", name, w.width, over, widest)
 		}
 	}
 	b.emulate(b.dev.width, b.dev.height)

@@ -26,7 +26,7 @@ const contrastJS = `(() => {
       if (s.display === 'none' || s.visibility === 'hidden' || Number(s.opacity) === 0 || (s.position === 'absolute' && s.clip === 'rect(0px, 0px, 0px, 0px)')) return true; }
     return false; };
   const disabled = el => !!el.closest(':disabled, [aria-disabled="true"], .disabled');
-  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '');
+  const name = el => el.tagName.toLowerCase() + (el.type && el.tagName === 'INPUT' ? '[type=' + el.type + ']' : '') + (el.getAttribute('name') ? '[name=' + el.getAttribute('name') + ']' : '') + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '');
   const out = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   const seen = new Set();
@@ -41,6 +41,10 @@ const contrastJS = `(() => {
   }
   for (const el of document.querySelectorAll('button, input:not([type=hidden]), select, textarea, a.btn, a.btn-small')) {
     if (hidden(el) || disabled(el)) continue;
+    // A checkbox or radio drawn by the browser (appearance auto, no author
+    // colours) is exempt from WCAG 1.4.11, and its computed style does not
+    // describe what is drawn.
+    if ((el.type === 'checkbox' || el.type === 'radio') && getComputedStyle(el).appearance === 'auto' && getComputedStyle(el).accentColor === 'auto') continue;
     const s = getComputedStyle(el); const outside = bgOf(el.parentElement || document.body);
     const fill = parse(s.backgroundColor); const inside = fill && fill[3] > 0 ? over(fill, outside) : outside;
     const bw = parseFloat(s.borderTopWidth) || 0; const border = bw > 0 ? over(parse(s.borderTopColor), outside) : null;
