@@ -23,6 +23,9 @@
 #                        mode) that scripts/with-postgres.sh starts (TEST_PGBOUNCER_URL), no
 #                        DATABASE_LISTEN_URL: there the figure is about correctness under contention
 #   BENCH_GO=1           also run the Go micro-benchmarks (go test -bench, -benchmem)
+#   BENCH_BARE=1         after every direct single-instance run, run the yardstick (bench/bareapp: bare
+#                        net/http + pgx, issue 12) with the same load settings on a fresh simulator and
+#                        database, and write the ratios into docs/BENCHMARKS.md between the BARE markers
 #   BENCH_OUT=docs/BENCHMARKS.md   ("-" for stdout only)
 #   BENCH_KEEP=          a directory to keep logs, profiles and JSON in (default: a temp dir, removed)
 #   BENCH_COMMIT=        what to name as the commit measured (default: git rev-parse HEAD)
@@ -43,6 +46,7 @@ WARMUP=${BENCH_WARMUP:-5s}
 SCOPE=${BENCH_SCOPE:-}
 RUNS=${BENCH_RUNS:-1:$BROWSERS 2:$BROWSERS 1:20 2:20 4p:$BROWSERS}
 GOBENCH=${BENCH_GO:-1}
+BARE=${BENCH_BARE:-1}
 OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
 
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -88,7 +92,7 @@ pg_pids() {
 
 say "building wxlogin, wechat-sim and wxlogin-load"
 mkdir -p "$work/bin"
-go build -o "$work/bin/" ./cmd/wxlogin ./cmd/wechat-sim ./cmd/wxlogin-load
+go build -o "$work/bin/" ./cmd/wxlogin ./cmd/wechat-sim ./cmd/wxlogin-load ./bench/bareapp
 bin=$work/bin
 
 APPID=wxbench000000000001
@@ -128,10 +132,72 @@ start_instance() {
   wait_ready "$inst_url/readyz"
 }
 
+# start_bare NAME DB_URL: starts the yardstick (bench/bareapp) with wxlogin's
+# pool size; sets bare_pid and bare_url. Its scope is wxlogin's: BENCH_SCOPE,
+# else what wxlogin's default (auto) picks for a browser it has never seen,
+# which every virtual browser is: snsapi_base, one WeChat call per login.
+start_bare() {
+  local port
+  port=$(free_port)
+  LISTEN_ADDR=127.0.0.1:$port BASE_URL=http://127.0.0.1:$port DATABASE_URL=$2 \
+    WECHAT_APPID=$APPID WECHAT_SECRET=$SECRET WECHAT_OAUTH_URL=$SIM WECHAT_API_URL=$SIM \
+    WECHAT_SCOPE=${SCOPE:-snsapi_base} "$bin/bareapp" >"$work/$1.log" 2>&1 &
+  bare_pid=$!
+  pids+=("$bare_pid")
+  bare_url=http://127.0.0.1:$port
+  wait_ready "$bare_url/healthz"
+}
+
+# bare_run K LABEL BROWSERS: the yardstick under the same load as run K;
+# appends a row comparing it with run K to $work/bare-rows.md.
+bare_run() {
+  local k=$1 label=$2 browsers=$3 db=bench_${1}_bare dburl t0 t1 b0 b1 pg0 pg1 st=0
+  start_sim "sim${k}b"
+  psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+  dburl=${TEST_DATABASE_URL%/postgres*}/$db?sslmode=disable
+  start_bare "bare$k" "$dburl"
+  say "run $k, yardstick: bare net/http + pgx ($bare_url), same settings"
+  t0=$(date +%s.%N)
+  b0=$(cpu_ticks "$bare_pid")
+  pg0=$(cpu_ticks $(pg_pids))
+  "$bin/wxlogin-load" -url "$bare_url" -sim "$SIM" -c "$browsers" -d "$DURATION" -warmup "$WARMUP" \
+    -latency "$LATENCY" -dup "$DUP" -variant mix ${SCOPE:+-scope "$SCOPE"} \
+    -json "$work/run${k}b.json" >"$work/run${k}b.txt" 2>"$work/run${k}b.progress" || st=$?
+  t1=$(date +%s.%N)
+  b1=$(cpu_ticks "$bare_pid")
+  pg1=$(cpu_ticks $(pg_pids))
+  cat "$work/run${k}b.txt" >&2
+  [ "$st" -eq 0 ] || { say "run $k, yardstick: correctness targets missed (exit $st)"; status=1; }
+  python3 - "$label" "$work/run$k.json" "$work/run$k.cpu.json" "$work/run${k}b.json" \
+    "$(getconf CLK_TCK)" "$b0" "$b1" "$pg0" "$pg1" >>"$work/bare-rows.md" <<'PY'
+import json, sys
+label, wx, wxcpu, bare = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3])), json.load(open(sys.argv[4]))
+hz, b0, b1, pg0, pg1 = (float(x) for x in sys.argv[5:10])
+def logins(r):  # every login the CPU was spent on, warm-up included
+    l = r["logins"]
+    return max(1, l["ok"] + l["failed"] + l["warmup_logins"])
+def p99(r, *path):
+    for k in path:
+        r = r[k]
+    return r["p99"] if "p99" in r else r.get("p99_ms", 0)
+wl, bl = wx["logins"]["per_second"], bare["logins"]["per_second"]
+wx_ms = 1000 * (wxcpu["wxlogin"] + wxcpu["postgres"]) / logins(wx)
+bare_ms = 1000 * ((b1 - b0) + (pg1 - pg0)) / hz / logins(bare)
+print("| %s | %.0f | %.0f | **%.2f×** | %.0f / %.0f | %.1f / %.1f | %d / %d | %.3f / %.3f | %.2f / %.2f |" % (
+    label, wl, bl, wl / bl if bl else 0,
+    p99(wx, "callback_ms"), p99(bare, "callback_ms"),
+    p99(wx, "duplicate_after_owner_ms", "same_instance"), p99(bare, "duplicate_after_owner_ms", "same_instance"),
+    wx["logins"]["failed"], bare["logins"]["failed"],
+    wx["exchanges"].get("per_code", 0), bare["exchanges"].get("per_code", 0), wx_ms, bare_ms))
+PY
+  for p in "$bare_pid" "$sim_pid"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+}
+
 dur_s=$(secs "$DURATION")
 warm_s=$(secs "$WARMUP")
 prof_s=$((dur_s > 8 ? dur_s - 4 : dur_s))
 
+: >"$work/bare-rows.md"
 run_args=()
 report_runs=()
 status=0
@@ -204,6 +270,9 @@ PY
   fi
   report_runs+=(-run "$label=$work/run$k.json,$work/run$k.cpu.json,$work/run$k.top.txt")
   for p in "${inst_pids[@]}" "$sim_pid"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  if [ "$BARE" = 1 ] && [ "$n" -eq 1 ] && [ "$pooled" -eq 0 ]; then
+    bare_run "$k" "$label" "$browsers"
+  fi
 done
 
 gobench_args=()
@@ -236,5 +305,25 @@ dest=$OUT
   -meta "Date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
   -command "make bench   # = scripts/bench.sh; BENCH_* variables in its header" \
   "${report_runs[@]}" "${gobench_args[@]}" -keep "$OUT" -o "$dest"
+if [ -s "$work/bare-rows.md" ] && [ "$OUT" != "-" ]; then
+  # The yardstick's table lives in the kept notes, between two markers.
+  python3 - "$OUT" "$work/bare-rows.md" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+    "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" "$LATENCY" "$DUP" "$WARMUP" "$DURATION" "${SCOPE:-snsapi_base}" <<'PY'
+import sys
+out, rows, when, commit, lat, dup, warm, dur, scope = sys.argv[1:10]
+begin, end = "<!-- BARE:BEGIN (scripts/bench.sh writes this table) -->", "<!-- BARE:END -->"
+table = (f"{begin}\n`make bench` on {when}, commit {commit}: scope {scope}, simulator latency {lat}, {dup} double callbacks "
+         f"(A/B mixed), {warm} warm-up + {dur}; each yardstick run right after wxlogin's, on a fresh simulator and database.\n\n"
+         "| run | wxlogin logins/s | bare logins/s | ratio | callback p99 ms (wxlogin / bare) "
+         "| duplicate after owner p99 ms | failed logins | exchanges per code | CPU ms per login, app + Postgres |\n"
+         "|---|---|---|---|---|---|---|---|---|\n" + open(rows).read() + end)
+doc = open(out).read()
+if begin in doc and end in doc:
+    doc = doc[:doc.index(begin)] + table + doc[doc.index(end) + len(end):]
+else:
+    doc = doc.rstrip("\n") + "\n\n" + table + "\n"
+open(out, "w").write(doc)
+PY
+fi
 [ "$OUT" = "-" ] || say "wrote $OUT"
 exit "$status"
