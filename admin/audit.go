@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -102,25 +101,7 @@ func (a *Admin) audit(c *gin.Context) {
 		f.Admin = ""
 		q.Del("admin")
 	}
-	from, ok := dayParam(q.Get("from"), a.tmpl.loc)
-	if !ok {
-		d.Errors["from"] = "日期格式应为 2026-01-31。"
-		q.Del("from")
-	}
-	to, ok := dayParam(q.Get("to"), a.tmpl.loc)
-	if !ok {
-		d.Errors["to"] = "日期格式应为 2026-01-31。"
-		q.Del("to")
-	}
-	if !from.IsZero() && !to.IsZero() && to.Before(from) {
-		d.Errors["to"] = "结束日期早于开始日期。"
-		to = time.Time{}
-		q.Del("to")
-	}
-	f.From = from
-	if !to.IsZero() {
-		f.To = to.AddDate(0, 0, 1)
-	}
+	f.From, f.To = dateRange(q, a.tmpl.loc, d.Errors)
 	ctx := c.Request.Context()
 	entries, total, err := a.db.ListAuditFiltered(ctx, f, (page-1)*size, size)
 	if err != nil {

@@ -149,4 +149,29 @@ func dayParam(s string, loc *time.Location) (time.Time, bool) {
 	return t, true
 }
 
+// dateRange reads the from/to filter (YYYY-MM-DD, Beijing days) into a
+// half-open range [from, to+1 day). A bad value is said in errs next to its
+// field and dropped from q, so the other filters are kept.
+func dateRange(q url.Values, loc *time.Location, errs map[string]string) (from, toExcl time.Time) {
+	from, ok := dayParam(q.Get("from"), loc)
+	if !ok {
+		errs["from"] = "日期格式应为 2026-01-31。"
+		q.Del("from")
+	}
+	to, ok := dayParam(q.Get("to"), loc)
+	if !ok {
+		errs["to"] = "日期格式应为 2026-01-31。"
+		q.Del("to")
+	}
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		errs["to"] = "结束日期早于开始日期。"
+		to = time.Time{}
+		q.Del("to")
+	}
+	if !to.IsZero() {
+		toExcl = to.AddDate(0, 0, 1)
+	}
+	return from, toExcl
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
