@@ -33,9 +33,14 @@ var pushTypes = []choice{
 
 type choice struct{ Value, Label string }
 
+// funnelDay is one day of the funnel: taps on the menu's entry URLs (and
+// the people tapping), entries that went on to WeChat's authorize page
+// (counted per instance in memory, flushed every 10 s), completed logins,
+// and the tappers who logged in within tapWindow of a tap.
 type funnelDay struct {
 	Day                     string
 	Taps, Tappers, LoggedIn int
+	Entries, Logins         int64
 }
 
 type pushesData struct {
@@ -95,7 +100,7 @@ func (a *Admin) pushes(c *gin.Context) {
 		return
 	}
 	d.NewChart, d.LostChart = followCharts(daily, offset, loc)
-	if d.Funnel, err = a.funnel(c, now); err != nil {
+	if d.Funnel, err = a.funnel(c, now, offset); err != nil {
 		a.unavailable(c, err)
 		return
 	}
@@ -126,9 +131,9 @@ func followCharts(s slotBuckets, offset int, loc *time.Location) (chart, chart) 
 }
 
 // funnel counts, per local day, the taps on wxlogin's entry URLs, the
-// people who tapped, and how many of them completed a login within
-// tapWindow of a tap.
-func (a *Admin) funnel(c *gin.Context, now time.Time) ([]funnelDay, error) {
+// people who tapped, the entries (visits sent on to WeChat), the completed
+// logins, and how many tappers completed a login within tapWindow of a tap.
+func (a *Admin) funnel(c *gin.Context, now time.Time, offset int) ([]funnelDay, error) {
 	loc := a.tmpl.loc
 	local := now.In(loc)
 	start := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -(funnelDays - 1))
@@ -142,11 +147,22 @@ func (a *Admin) funnel(c *gin.Context, now time.Time) ([]funnelDay, error) {
 			logins[t.OpenID] = append(logins[t.OpenID], t.At)
 		}
 	}
+	entries, err := a.db.EntryCounts(c.Request.Context(), start.Format(models.DayLayout))
+	if err != nil {
+		return nil, err
+	}
+	done, err := a.slotChart(c, now, offset, 24*time.Hour, funnelDays, a.db.LoginsPerSlot)
+	if err != nil {
+		return nil, err
+	}
 	days := make([]funnelDay, funnelDays)
 	tappers := make([]map[string]bool, funnelDays)
 	loggedIn := make([]map[string]bool, funnelDays)
 	for i := range days {
-		days[i].Day = start.AddDate(0, 0, i).Format("01-02")
+		day := start.AddDate(0, 0, i)
+		days[i].Day = day.Format("01-02")
+		days[i].Entries = entries[day.Format(models.DayLayout)]
+		days[i].Logins = done.Vals[i].Hits
 		tappers[i], loggedIn[i] = map[string]bool{}, map[string]bool{}
 	}
 	for _, t := range taps {

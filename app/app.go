@@ -18,6 +18,7 @@ import (
 	"wxlogin/admin"
 	"wxlogin/config"
 	"wxlogin/dbsession"
+	"wxlogin/entrycount"
 	"wxlogin/exchange"
 	"wxlogin/handlers"
 	"wxlogin/metrics"
@@ -70,7 +71,13 @@ type App struct {
 	// Push receives /wechat/notify; nil without WECHAT_TOKEN.
 	Push *push.Service
 
-	listener *models.Listener // Postgres NOTIFY → gate wake-ups; nil on SQLite
+	// Entries counts the entry visits that start a login, in memory, and
+	// adds them to entry_counts every entrycount.Interval and on Close.
+	Entries *entrycount.Counter
+
+	listener  *models.Listener // Postgres NOTIFY → gate wake-ups; nil on SQLite
+	stopFlush context.CancelFunc
+	flushDone chan struct{}
 }
 
 // New opens the database, applies migrations and builds the handlers.
@@ -92,6 +99,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	a := &App{Config: cfg, DB: db, Log: log, Metrics: metrics.New(db.SQL)}
+	a.Entries = entrycount.New(db, log.With("component", "entrycount"))
 
 	wcfg := wechat.Config{
 		AppID: cfg.WeChatAppID, Secret: cfg.WeChatSecret, OAuthURL: cfg.WeChatOAuthURL, APIURL: cfg.WeChatAPIURL,
@@ -210,6 +218,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		QR:          qrlogin.New(db, qrlogin.Config{Now: now}),
 		Push:        a.Push,
 		AccessToken: a.Tokens,
+		Entries:     a.Entries,
 	})
 	if err != nil {
 		_ = db.Close()
@@ -232,13 +241,21 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	return a, nil
 }
 
-// Start runs the background work (the NOTIFY listener, housekeeping) until
-// ctx ends.
+// Start runs the background work (the NOTIFY listener, housekeeping, the
+// entry counts' flusher) until ctx ends or Close.
 func (a *App) Start(ctx context.Context) {
 	if a.listener != nil {
 		go a.listener.Run(ctx)
 	}
 	go a.housekeeping(ctx)
+	if a.stopFlush == nil {
+		fctx, cancel := context.WithCancel(ctx)
+		a.stopFlush, a.flushDone = cancel, make(chan struct{})
+		go func() {
+			defer close(a.flushDone)
+			a.Entries.Run(fctx, entrycount.Interval)
+		}()
+	}
 }
 
 // Server is the http.Server Serve runs, with the production timeouts and
@@ -297,5 +314,18 @@ func (a *App) readiness() []string {
 	}
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close stops the entry counts' flusher, flushes what it counted since (call
+// it after the server has stopped, so no entry comes later), and releases
+// the database.
+func (a *App) Close() error {
+	if a.stopFlush != nil {
+		a.stopFlush()
+		<-a.flushDone
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.Entries.Flush(ctx); err != nil {
+		a.Log.Warn("final flush of entry counts failed; lost", "err", err, "entries", a.Entries.Pending())
+	}
+	return a.DB.Close()
+}

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"wxlogin/display"
+	"wxlogin/models"
 	"wxlogin/push"
 )
 
@@ -57,7 +59,13 @@ func (a *App) PurgeOnce(ctx context.Context) {
 	if err != nil {
 		a.Log.Warn("purging pushes", "err", err)
 	}
-	if n+m+k+q+p > 0 {
-		a.Log.Info("housekeeping", "sessions_purged", n, "rows_purged", m, "stale_exchanges_closed", k, "qr_tickets_purged", q, "pushes_purged", p)
+	// Entry counts are per Beijing day; a day goes when its last moment is
+	// older than the retention period.
+	ec, err := a.DB.PurgeEntryCounts(ctx, now.AddDate(0, 0, -a.Config.RetentionDays).In(display.Beijing()).Format(models.DayLayout))
+	if err != nil {
+		a.Log.Warn("purging entry counts", "err", err)
+	}
+	if n+m+k+q+p+ec > 0 {
+		a.Log.Info("housekeeping", "sessions_purged", n, "rows_purged", m, "stale_exchanges_closed", k, "qr_tickets_purged", q, "pushes_purged", p, "entry_days_purged", ec)
 	}
 }

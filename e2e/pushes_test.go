@@ -53,8 +53,12 @@ func TestFollowTapMenuLogIn(t *testing.T) {
 		t.Errorf("%d completed logins for the follower (%v), want 1", logins, err)
 	}
 
-	// The admin sees it: the funnel (1 tap, 1 person, 1 login today) and
+	// The admin sees it: the funnel (1 tap, 1 person, 1 entry, 1 login, 1
+	// tapper logged in today; the entry flushed now rather than in 10 s) and
 	// the follower's status and tap on the user page.
+	if err := s.App.Entries.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte("Tea-Kettle-Orbit-42"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
@@ -68,8 +72,8 @@ func TestFollowTapMenuLogIn(t *testing.T) {
 	ad.tap(`form button[type="submit"]`, "/admin")
 	ad.open(s.URL+"/admin/pushes", "/admin/pushes")
 	funnel := ad.text("#funnel-table tbody tr")
-	if !regexp.MustCompile(`^\d\d-\d\d\s+1\s+1\s+1$`).MatchString(strings.TrimSpace(funnel)) {
-		t.Errorf("today's funnel row %q, want 1 tap, 1 person, 1 login", funnel)
+	if !regexp.MustCompile(`^\d\d-\d\d\s+1\s+1\s+1\s+1\s+1$`).MatchString(strings.TrimSpace(funnel)) {
+		t.Errorf("today's funnel row %q, want 1 tap, 1 person, 1 entry, 1 login, 1 tapper logged in", funnel)
 	}
 	if got := ad.text("#follower-count"); got != "1" {
 		t.Errorf("followers %q, want 1", got)

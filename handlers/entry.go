@@ -65,6 +65,9 @@ func (h *Handler) entry(c *gin.Context) {
 		h.unavailable(c, err)
 		return
 	}
+	if h.entries != nil {
+		h.entries.Add(now)
+	}
 	c.Header("Referrer-Policy", "no-referrer")
 	c.Redirect(http.StatusFound, h.wx.AuthorizeURL(h.cfg.RedirectURI(), scope, state))
 }

@@ -67,7 +67,13 @@ type Deps struct {
 	// AccessToken serves GET /api/wechat/access-token to holders of
 	// Config.TokenAPIKeys; nil or no keys: the route is not registered.
 	AccessToken TokenSource
+	// Entries counts the entry visits sent on to WeChat's authorize page
+	// (the admin funnel's entries), in memory; nil: not counted.
+	Entries EntryCounter
 }
+
+// EntryCounter counts an entry that starts a login at the given time.
+type EntryCounter interface{ Add(t time.Time) }
 
 // Handler serves every page.
 type Handler struct {
@@ -90,6 +96,7 @@ type Handler struct {
 	push      *push.Service
 	tokens    TokenSource
 	tokenKeys tokenAPIKeys
+	entries   EntryCounter
 }
 
 // New parses the templates and builds the Handler.
@@ -106,6 +113,7 @@ func New(d Deps) (*Handler, error) {
 		log: d.Logger, tmpl: r, sim: d.Simulator, admin: d.Admin, adminNF: d.AdminNotFound, now: d.Now, ready: d.Readiness,
 		qr: d.QR, qrLimits: newQRLimits(d.Now), push: d.Push,
 		tokens: d.AccessToken, tokenKeys: newTokenAPIKeys(d.Config.TokenAPIKeys),
+		entries: d.Entries,
 	}, nil
 }
 
