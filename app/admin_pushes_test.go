@@ -50,6 +50,16 @@ func TestAdminPushesPage(t *testing.T) {
 		t.Fatalf("check: %d %q", p.Status, p.Body)
 	}
 
+	// Entries are flushed every 10 s; now, for the page. An earlier day is
+	// seeded: 7 entries yesterday, no taps, no logins.
+	if err := in.App.Entries.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	yesterday := beijingDay(w.clk.Now().AddDate(0, 0, -1))
+	if err := in.App.DB.AddEntryCounts(ctx, map[string]int64{yesterday: 7}); err != nil {
+		t.Fatal(err)
+	}
+
 	b, _ := w.loggedInAdmin()
 	p := b.get(in.URL + "/admin/pushes")
 	if p.Status != http.StatusOK {
@@ -69,9 +79,13 @@ func TestAdminPushesPage(t *testing.T) {
 	if strings.Contains(p.Body, testPushToken) || strings.Contains(p.Body, testPushAESKey) || strings.Contains(p.Body, "<b>你好") {
 		t.Error("the page shows a secret or unescaped content")
 	}
-	today := regexp.MustCompile(`<tbody><tr><td>\d\d-\d\d</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr>`).FindStringSubmatch(p.Body)
-	if today == nil || today[1] != "1" || today[2] != "1" || today[3] != "1" {
-		t.Errorf("funnel today: %v, want 1 tap, 1 person, 1 login", today)
+	// Taps, people tapping, entries, logins, tappers who logged in.
+	funnel := regexp.MustCompile(`<tbody><tr><td>\d\d-\d\d</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr><tr><td>(\d\d-\d\d)</td><td>(\d+)</td><td>\d+</td><td>(\d+)</td><td>(\d+)</td><td>\d+</td></tr>`).FindStringSubmatch(p.Body)
+	if funnel == nil || funnel[1] != "1" || funnel[2] != "1" || funnel[3] != "1" || funnel[4] != "1" || funnel[5] != "1" {
+		t.Errorf("funnel today: %v, want 1 tap, 1 person, 1 entry, 1 login, 1 tapper logged in", funnel)
+	}
+	if funnel == nil || funnel[6] != yesterday[5:] || funnel[7] != "0" || funnel[8] != "7" || funnel[9] != "0" {
+		t.Errorf("funnel yesterday: %v, want %s with 0 taps, 7 entries, 0 logins", funnel, yesterday[5:])
 	}
 	rows := func(q string) int {
 		t.Helper()
