@@ -236,18 +236,7 @@ func TestSIGTERMDuringSlowExchangeFinishesTheLogin(t *testing.T) {
 	if r.err != nil || r.res.StatusCode != http.StatusFound || r.res.Header.Get("Location") != "/profile" {
 		t.Fatalf("in-flight login during shutdown: %v %v", r.res, r.err)
 	}
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v, want status 0", err)
-		}
-		p.done <- nil // for the cleanup
-	case <-time.After(30 * time.Second):
-		t.Fatal("did not exit within 30s of SIGTERM")
-	}
-	if !strings.Contains(p.logs.String(), "stopped cleanly") {
-		t.Fatal("no clean-stop log line")
-	}
+	waitCleanStop(t, p)
 }
 
 func TestKilledOwnerIsTakenOverByAnotherInstance(t *testing.T) {
@@ -341,5 +330,23 @@ func TestHealthcheckCommand(t *testing.T) {
 	p.done <- nil
 	if code, _ := check(); code != 1 {
 		t.Fatalf("healthcheck of a stopped instance: exit %d, want 1", code)
+	}
+}
+
+// waitCleanStop waits for a process sent SIGTERM to exit with status 0 and
+// to have logged its clean stop.
+func waitCleanStop(t *testing.T, p *proc) {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v, want status 0", err)
+		}
+		p.done <- nil // for the cleanup
+	case <-time.After(30 * time.Second):
+		t.Fatal("did not exit within 30s of SIGTERM")
+	}
+	if !strings.Contains(p.logs.String(), "stopped cleanly") {
+		t.Fatal("no clean-stop log line")
 	}
 }

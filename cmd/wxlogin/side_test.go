@@ -126,18 +126,7 @@ func TestServeMetricsAddrProcess(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v, want status 0", err)
-		}
-		p.done <- nil // for the cleanup
-	case <-time.After(30 * time.Second):
-		t.Fatal("did not exit within 30s of SIGTERM")
-	}
-	if !strings.Contains(p.logs.String(), "stopped cleanly") {
-		t.Fatal("no clean-stop log line")
-	}
+	waitCleanStop(t, p)
 	for _, u := range []string{p.url + "/healthz", "http://" + maddr + "/metrics"} {
 		if _, err := http.Get(u); err == nil {
 			t.Fatalf("%s still answers after the process exited", u)
