@@ -20,6 +20,7 @@ var actionNames = map[string]string{
 	"user_enable":       "启用用户",
 	"user_end_sessions": "结束用户会话",
 	"user_refresh":      "刷新用户资料",
+	"user_merge":        "合并用户", // models.AuditUserMerge, done by wxlogin itself (models.SystemActor)
 	"menu_publish":      "发布菜单",
 	"menu_read":         "读取菜单",
 	"menu_delete":       "删除菜单",
@@ -65,7 +66,7 @@ type option struct{ Value, Label string }
 
 // actionOrder is the order of the action filter's options.
 var actionOrder = []string{"login", "login_failed", "login_locked", "logout", "user_disable", "user_enable", "user_end_sessions", "user_refresh",
-	"menu_publish", "menu_read", "menu_delete", "token_force"}
+	"user_merge", "menu_publish", "menu_read", "menu_delete", "token_force"}
 
 // audit lists the audit log, newest first, filtered by admin, action,
 // target (contains) and a date range (China Standard Time, both ends

@@ -64,30 +64,33 @@ func (db *DB) lockUnionID(tx *gorm.DB, unionid string) error {
 	return tx.Exec(`SELECT pg_advisory_xact_lock(hashtextextended('wxlogin.unionid:' || ?, 0))`, unionid).Error
 }
 
-// userByUnionID finds the user a new identity with this unionid belongs to:
-// one that has an identity with it, else one that carries it (0 if none).
-// onlyWithoutOA restricts it to users without an Official Account openid
-// (an Official Account has one openid per person).
-func userByUnionID(tx *gorm.DB, unionid string, onlyWithoutOA bool) (int64, error) {
-	if unionid == "" {
-		return 0, nil
+// miniLoginTarget finds, in one query, the user who has this mini program
+// identity (known) and the lowest-id other user who carries the unionid or
+// has an identity with it (other, 0 without a unionid). Two indexed lookups
+// (users.unionid, identities.unionid) rather than one OR, which no index
+// serves.
+func miniLoginTarget(tx *gorm.DB, openid, unionid string) (known, other int64, err error) {
+	var u *string
+	if unionid != "" {
+		u = &unionid
 	}
-	// Two indexed lookups (users.unionid, identities.unionid) rather than
-	// one OR, which no index serves.
-	cond := ""
-	if onlyWithoutOA {
-		cond = ` AND u.openid IS NULL`
+	var row struct {
+		Known *int64
+		Other *int64
 	}
-	q := `SELECT id FROM (SELECT u.id FROM users u WHERE u.unionid = ?` + cond + `
-	    UNION SELECT u.id FROM identities i JOIN users u ON u.id = i.user_id WHERE i.unionid = ?` + cond + `) c ORDER BY id`
-	var ids []int64
-	if err := tx.Raw(q+` LIMIT 1`, unionid, unionid).Scan(&ids).Error; err != nil {
-		return 0, err
+	err = tx.Raw(`SELECT k.user_id AS known, (SELECT MIN(c.id) FROM (
+	      SELECT id FROM users WHERE unionid = ?
+	      UNION SELECT user_id AS id FROM identities WHERE unionid = ?
+	    ) c WHERE c.id <> COALESCE(k.user_id, 0)) AS other
+	    FROM (SELECT (SELECT user_id FROM identities WHERE app = ? AND openid = ?) AS user_id) k`,
+		u, u, AppMini, openid).Scan(&row).Error
+	if row.Known != nil {
+		known = *row.Known
 	}
-	if len(ids) == 0 {
-		return 0, nil
+	if row.Other != nil {
+		other = *row.Other
 	}
-	return ids[0], nil
+	return known, other, err
 }
 
 // upsertIdentity records a login of an identity of userID.
@@ -114,7 +117,8 @@ func upsertIdentity(tx *gorm.DB, userID int64, app, appid, openid, unionid, link
 
 // recordMiniLogin stores a mini program login: the identity's user if it
 // has one, else the user of another identity with the same unionid, else a
-// new user without an Official Account openid.
+// new user without an Official Account openid. An identity whose user and
+// another user both hold the login's unionid merges them first.
 func (db *DB) recordMiniLogin(ctx context.Context, l Login) (id int64, disabled bool, err error) {
 	at := l.At.UTC()
 	var unionid *string
@@ -125,21 +129,28 @@ func (db *DB) recordMiniLogin(ctx context.Context, l Login) (id int64, disabled 
 		if err := db.lockUnionID(tx, l.UnionID); err != nil {
 			return err
 		}
-		var ids []int64
-		if err := tx.Raw(`SELECT user_id FROM identities WHERE app = ? AND openid = ?`, AppMini, l.OpenID).Scan(&ids).Error; err != nil {
+		known, other, err := miniLoginTarget(tx, l.OpenID, l.UnionID)
+		if err != nil {
 			return err
 		}
 		linked := LinkedFirst
-		if len(ids) > 0 {
-			id = ids[0]
-		} else {
-			uid, err := userByUnionID(tx, l.UnionID, false)
+		switch {
+		case known != 0 && other != 0:
+			// This identity's user and another one hold the unionid: one
+			// person (the identity had none before, or the other user got
+			// it since), so one user (models/merge.go). Two users who both
+			// have an Official Account openid stay apart.
+			id, err = db.mergeUsers(tx, known, other, l.UnionID, at)
+			if errors.Is(err, errBothOA) {
+				id, err = known, nil
+			}
 			if err != nil {
 				return err
 			}
-			if uid != 0 {
-				id, linked = uid, LinkedUnionID
-			}
+		case known != 0:
+			id = known
+		case other != 0:
+			id, linked = other, LinkedUnionID
 		}
 		if id == 0 {
 			var row struct{ ID int64 }

@@ -97,6 +97,9 @@ type Login struct {
 // mini-program-only user has joins that user instead. A mini program login
 // (AppMini) finds its user by identity, then by unionid, else makes one.
 // Either way the app's identity row records the login and how it was linked.
+// When the login's unionid shows that two users are one person (a web user
+// given the unionid of a mini-program-only user, or the reverse), they are
+// merged first (models/merge.go) and the survivor's id is returned.
 //
 // Only a web login counts as one: a disabled user's attempt (refused by the
 // caller on the returned flag) and a profile refresh (l.Refresh) leave
@@ -122,13 +125,27 @@ func (db *DB) RecordLogin(ctx context.Context, l Login) (id int64, disabled bool
 		if err != nil {
 			return err
 		}
-		if known == 0 && uid != 0 {
+		switch {
+		case known == 0 && uid != 0:
 			// The person used the mini program first: this openid becomes
 			// that user's, and the upsert below updates it.
 			if err := tx.Exec(`UPDATE users SET openid = ? WHERE id = ?`, l.OpenID, uid).Error; err != nil {
 				return err
 			}
 			linked = LinkedUnionID
+			// Any other user without the openid holding the unionid is the
+			// same person too (none unless from before merging existed).
+			if err := db.absorbUnionHolders(tx, uid, l.UnionID, l.At); err != nil {
+				return err
+			}
+		case known != 0 && uid != 0:
+			// A known web user is given a unionid that a user without an
+			// Official Account openid holds (the mini program came first,
+			// the first web login was silent): one person, one user
+			// (models/merge.go). The web user survives.
+			if err := db.absorbUnionHolders(tx, known, l.UnionID, l.At); err != nil {
+				return err
+			}
 		}
 		if db.Dialect == "postgres" {
 			// The user and its identity in one statement.
@@ -225,7 +242,9 @@ func upsertWebUser(tx *gorm.DB, l Login) (id int64, disabled bool, err error) {
 // or one already known by this openid (every returning user). It upserts
 // the user and its Official Account identity together and reports ok false
 // (having written nothing) for a new openid with a unionid, which must go
-// through the locked path that looks for the person's other identities.
+// through the locked path that looks for the person's other identities, and
+// for a known openid whose unionid another user (one without an Official
+// Account openid) holds, which the locked path merges (models/merge.go).
 func (db *DB) recordWebLoginFast(ctx context.Context, l Login) (id int64, disabled, ok bool, err error) {
 	return webUpsert(db.Gorm.WithContext(ctx), l, l.UnionID == "", LinkedFirst)
 }
@@ -253,7 +272,12 @@ func webLoginTarget(tx *gorm.DB, openid, unionid string) (known, candidate int64
 
 // webUpsert is the Postgres statement that upserts a web login's user and
 // its Official Account identity (linked as given). Unless always, a new
-// openid is not inserted: ok is false and nothing was written.
+// openid is not inserted: ok is false and nothing was written. Nor is
+// anything written (ok false) when a user without an Official Account openid
+// holds the login's unionid: that user and this one are one person and must
+// be merged first, under the unionid's lock (RecordLogin's transaction). A
+// returning user whose unionid is absent or already its own finds no such
+// holder and stays one statement.
 func webUpsert(tx *gorm.DB, l Login, always bool, linked string) (id int64, disabled, ok bool, err error) {
 	values, flags := userUpsertArgs(l)
 	at := l.At.UTC()
@@ -263,7 +287,9 @@ func webUpsert(tx *gorm.DB, l Login, always bool, linked string) (id int64, disa
 	}
 	q := `WITH u AS (` + userInsert + `SELECT ?::text, ?::text, ?::text, ?::smallint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text,
 	        ?::bytea, ?::timestamptz, ?::bytea, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::timestamptz, 1, ?::timestamptz
-	      WHERE ?::boolean OR EXISTS (SELECT 1 FROM users WHERE openid = ?::text)` + userOnConflict + `),
+	      WHERE (?::boolean OR EXISTS (SELECT 1 FROM users WHERE openid = ?::text))
+	        AND NOT EXISTS (SELECT 1 FROM users WHERE unionid = ?::text AND openid IS NULL)
+	        AND NOT EXISTS (SELECT 1 FROM identities hi JOIN users hu ON hu.id = hi.user_id WHERE hi.unionid = ?::text AND hu.openid IS NULL)` + userOnConflict + `),
 	    i AS (INSERT INTO identities (user_id, app, appid, openid, unionid, linked_by, created_at, last_login_at, login_count)
 	      SELECT id, 'oa', ?::text, ?::text, ?::text, ?::text, ?::timestamptz, ?::timestamptz, 1 FROM u
 	      ON CONFLICT (app, openid) DO UPDATE SET
@@ -272,7 +298,7 @@ func webUpsert(tx *gorm.DB, l Login, always bool, linked string) (id int64, disa
 	        last_login_at = CASE WHEN ?::boolean AND NOT (SELECT disabled FROM u) THEN excluded.last_login_at ELSE identities.last_login_at END,
 	        login_count = identities.login_count + CASE WHEN ?::boolean AND NOT (SELECT disabled FROM u) THEN 1 ELSE 0 END)
 	    SELECT id, disabled FROM u`
-	args := append(values, always, l.OpenID)
+	args := append(values, always, l.OpenID, unionid, unionid)
 	args = append(args, flags...)
 	args = append(args, l.AppID, l.OpenID, unionid, linked, at, at, !l.Refresh, !l.Refresh)
 	var rows []struct {
@@ -323,7 +349,8 @@ func (db *DB) UserByOpenID(ctx context.Context, openid string) (*User, error) {
 	return &u, nil
 }
 
-// UpdateProfile stores a freshly fetched profile and, when given, new tokens.
+// UpdateProfile stores a freshly fetched profile (an admin's 刷新资料) and,
+// when given, new tokens. A unionid another user holds merges that user in.
 func (db *DB) UpdateProfile(ctx context.Context, id int64, p Profile, unionid string, accessEnc []byte, accessExp time.Time, refreshEnc []byte, refreshExp time.Time) error {
 	updates := map[string]any{
 		"nickname": p.Nickname, "sex": p.Sex, "province": p.Province, "city": p.City, "country": p.Country,
@@ -342,7 +369,21 @@ func (db *DB) UpdateProfile(ctx context.Context, id int64, p Profile, unionid st
 		updates["refresh_token_enc"] = refreshEnc
 		updates["refresh_token_expires_at"] = refreshExp.UTC()
 	}
-	return db.Gorm.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(updates).Error
+	if unionid == "" {
+		return db.Gorm.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(updates).Error
+	}
+	// The profile brought a unionid: a user without an Official Account
+	// openid who holds it (the mini program came first) is this person too
+	// and merges into this user (models/merge.go), under the unionid's lock.
+	return db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := db.lockUnionID(tx, unionid); err != nil {
+			return err
+		}
+		if err := db.absorbUnionHolders(tx, id, unionid, now); err != nil {
+			return err
+		}
+		return tx.Model(&User{}).Where("id = ?", id).Updates(updates).Error
+	})
 }
 
 // SetUserDisabled disables or enables a user; disabling also ends every
