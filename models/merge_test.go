@@ -348,3 +348,33 @@ func TestConcurrentLoginsMergeIntoOneUser(t *testing.T) {
 		t.Fatalf("%d merges for %d people", n, people)
 	}
 }
+
+// Two users who already share a unionid (made before merging existed: the
+// web user gained it through the fast path) become one at the web user's
+// next login that carries it, though its unionid does not change.
+func TestExistingDuplicatesMergeAtTheNextLogin(t *testing.T) {
+	bothDialects(t, func(t *testing.T, db *models.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Second)
+		if err := db.Gorm.Exec(`INSERT INTO users (openid, unionid, created_at, updated_at, login_count) VALUES (NULL, 'uOld', ?, ?, 1)`, now, now).Error; err != nil {
+			t.Fatal(err)
+		}
+		web, _, err := db.RecordLogin(ctx, webLogin("oWeb", "", now, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Gorm.Exec(`UPDATE users SET unionid = 'uOld' WHERE id = ?`, web).Error; err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := db.RecordLogin(ctx, webLogin("oWeb", "uOld", now.Add(time.Minute), false))
+		if err != nil || got != web {
+			t.Fatalf("login: user %d %v, want %d", got, err, web)
+		}
+		if n := countRows(t, db, `SELECT COUNT(*) FROM users`); n != 1 {
+			t.Fatalf("%d users", n)
+		}
+		if u, err := db.UserByID(ctx, web); err != nil || u.LoginCount != 3 {
+			t.Fatalf("merged user: %+v %v", u, err)
+		}
+	})
+}
