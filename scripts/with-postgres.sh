@@ -40,6 +40,7 @@
 # If neither and running as root, `apt-get install -y postgresql` and look again.
 # Server settings favour speed over durability (fsync=off etc.): for tests only.
 # PGTEST_START_TIMEOUT (seconds, default 60) bounds the wait for the server to be ready.
+# PGTEST_EXTRA_OPTS adds server options (make bench: -c shared_preload_libraries=pg_stat_statements).
 #
 # Works as root (initdb/pg_ctl run as the `postgres` user via runuser or su) and as an
 # ordinary user who has PostgreSQL installed.
@@ -231,7 +232,7 @@ free_port() {
 started=0
 for attempt in 1 2 3 4 5; do
   port=$(free_port) || die "could not find a free TCP port"
-  pgopts="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB"
+  pgopts="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB ${PGTEST_EXTRA_OPTS:-}"
   if as_pg "$PGCTL" -D "$datadir" -o "$pgopts" -l "$logfile" -w -t "$START_TIMEOUT" start >"$dir/pg_ctl.log" 2>&1; then
     started=1
     break
