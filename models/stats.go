@@ -39,15 +39,17 @@ type Bucket struct {
 // absorbed by every exchange still kept.
 func (db *DB) DashboardCounts(ctx context.Context, today, weekStart, since24h time.Time) (*Dashboard, error) {
 	var d Dashboard
-	err := db.Gorm.WithContext(ctx).Raw(`SELECT
-	        (SELECT COUNT(*) FROM users) AS users_total,
-	        (SELECT COUNT(*) FROM users WHERE created_at >= ?) AS users_today,
-	        (SELECT COUNT(*) FROM users WHERE created_at >= ?) AS users_week,
+	// The users are counted in one pass: users_total reads every user
+	// anyway, and users.created_at has no index (it would be written by
+	// every new user's login for this page alone; see migration 00011).
+	err := db.Gorm.WithContext(ctx).Raw(`SELECT uc.total AS users_total, uc.today AS users_today, uc.week AS users_week,
 	        (SELECT COUNT(*) FROM code_exchanges WHERE status = 'done' AND error_kind IS NULL AND created_at >= ?) AS logins_24h,
 	        (SELECT COUNT(*) FROM code_exchanges WHERE status = 'done' AND error_kind = ? AND created_at >= ?) AS refused_24h,
 	        (SELECT COUNT(*) FROM code_exchanges WHERE status = 'failed' AND error_kind = ? AND created_at >= ?) AS snapshot_24h,
-	        (SELECT COALESCE(SUM(duplicates), 0) FROM code_exchanges) AS duplicates`,
-		today.UTC(), weekStart.UTC(), since24h.UTC(), KindDisabled, since24h.UTC(), KindSnapshot, since24h.UTC()).Scan(&d).Error
+	        (SELECT COALESCE(SUM(duplicates), 0) FROM code_exchanges) AS duplicates
+	        FROM (SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END), 0) AS today,
+	                COALESCE(SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END), 0) AS week FROM users) uc`,
+		since24h.UTC(), KindDisabled, since24h.UTC(), KindSnapshot, since24h.UTC(), today.UTC(), weekStart.UTC()).Scan(&d).Error
 	return &d, err
 }
 
