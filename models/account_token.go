@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -56,12 +57,27 @@ func (db *DB) AccountToken(ctx context.Context, appid string) (*AccountToken, er
 	if err != nil {
 		return nil, err
 	}
-	if t, ok := dbNow.(time.Time); ok && db.Dialect == "postgres" {
-		r.Now = t.UTC()
-	} else {
-		r.Now = nowArgs[0].(time.Time)
+	if r.Now, err = statementClock(dbNow, nowArgs); err != nil {
+		return nil, err
 	}
 	return &r, nil
+}
+
+// statementClock is the "now" a statement built with db.clock() compared
+// with, read back as its last column: a time from the database where the
+// clock is the database's (now() on Postgres), else the time passed as the
+// clock's argument (SQLite, whose clock is this process's and which hands
+// an untyped parameter back as text). One path on both dialects.
+func statementClock(read any, clockArgs []any) (time.Time, error) {
+	if t, ok := read.(time.Time); ok {
+		return t.UTC(), nil
+	}
+	if len(clockArgs) == 1 {
+		if t, ok := clockArgs[0].(time.Time); ok {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("models: the statement's clock read back as %T", read)
 }
 
 // ClaimAccountTokenLease makes owner the one instance allowed to fetch the

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -132,4 +133,42 @@ func sameRow(a, b any) bool {
 		}
 	}
 	return true
+}
+
+// UserByID and UserByOpenID are one hand-scanned statement on both dialects:
+// on each they must return exactly what GORM reads from the same row, NULLs
+// included, and ErrNotFound for a missing user.
+func TestUserReadsMatchGORMOnBothDialects(t *testing.T) {
+	bothDialects(t, func(t *testing.T, db *models.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		full := models.Login{OpenID: "ofull", UnionID: "ufull", Scope: "snsapi_userinfo",
+			Profile:        &models.Profile{Nickname: "小明🐱", Sex: 2, Province: "上海", City: "浦东新区", Country: "中国", AvatarURL: "https://x/132", Privilege: `["a"]`, Language: "zh_CN"},
+			AccessTokenEnc: []byte{1, 2, 3}, AccessTokenExpiresAt: now.Add(time.Hour), RefreshTokenEnc: []byte{4, 5}, RefreshTokenExpiresAt: now.Add(48 * time.Hour), At: now}
+		bare := models.Login{OpenID: "obare", At: now}
+		for _, l := range []models.Login{full, bare} {
+			id, _, err := db.RecordLogin(ctx, l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want models.User
+			if err := db.Gorm.Where("id = ?", id).Take(&want).Error; err != nil {
+				t.Fatal(err)
+			}
+			byID, err := db.UserByID(ctx, id)
+			if err != nil || !sameRow(byID, &want) {
+				t.Fatalf("UserByID(%s) (%v)\n got %+v\nwant %+v", l.OpenID, err, byID, want)
+			}
+			byOpenID, err := db.UserByOpenID(ctx, l.OpenID)
+			if err != nil || !sameRow(byOpenID, &want) {
+				t.Fatalf("UserByOpenID(%s) (%v)\n got %+v\nwant %+v", l.OpenID, err, byOpenID, want)
+			}
+		}
+		if _, err := db.UserByID(ctx, 1<<40); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("missing id: %v, want ErrNotFound", err)
+		}
+		if _, err := db.UserByOpenID(ctx, "nobody"); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("missing openid: %v, want ErrNotFound", err)
+		}
+	})
 }

@@ -314,37 +314,31 @@ func webUpsert(tx *gorm.DB, l Login, always bool, linked string) (id int64, disa
 	return rows[0].ID, rows[0].Disabled, true, nil
 }
 
-// UserByID loads one user.
+// UserByID loads one user. Every logged-in page runs it, so it is one
+// statement with an explicit scan, the same on both dialects (no GORM
+// statement building or reflective scan).
 func (db *DB) UserByID(ctx context.Context, id int64) (*User, error) {
-	var u User
-	if db.Dialect == "postgres" {
-		// Every logged-in page runs this: on Postgres it skips GORM's
-		// statement building and reflective scan.
-		err := db.SQL.QueryRowContext(ctx, `SELECT `+userSelect+` FROM users WHERE id = $1`, id).
-			Scan(&u.ID, &u.OpenID, &u.UnionID, &u.Nickname, &u.Sex, &u.Province, &u.City, &u.Country, &u.AvatarURL,
-				&u.Privilege, &u.Language, &u.Scope, &u.AccessTokenEnc, &u.AccessTokenExpiresAt, &u.RefreshTokenEnc, &u.RefreshTokenExpiresAt,
-				&u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.LoginCount, &u.ProfileUpdatedAt)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrNotFound
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &u, nil
-	}
-	err := db.Gorm.WithContext(ctx).Where("id = ?", id).Take(&u).Error
-	if err != nil {
-		return nil, notFound(err)
-	}
-	return &u, nil
+	return db.userWhere(ctx, "id = ?", id)
 }
 
-// UserByOpenID loads one user by openid.
+// UserByOpenID loads one user by Official Account openid.
 func (db *DB) UserByOpenID(ctx context.Context, openid string) (*User, error) {
+	return db.userWhere(ctx, "openid = ?", openid)
+}
+
+// userWhere reads the one user matching where (a condition on a unique
+// column with one ? placeholder), or ErrNotFound.
+func (db *DB) userWhere(ctx context.Context, where string, arg any) (*User, error) {
 	var u User
-	err := db.Gorm.WithContext(ctx).Where("openid = ?", openid).Take(&u).Error
+	err := db.SQL.QueryRowContext(ctx, db.rebind(`SELECT `+userSelect+` FROM users WHERE `+where), arg).
+		Scan(&u.ID, &u.OpenID, &u.UnionID, &u.Nickname, &u.Sex, &u.Province, &u.City, &u.Country, &u.AvatarURL,
+			&u.Privilege, &u.Language, &u.Scope, &u.AccessTokenEnc, &u.AccessTokenExpiresAt, &u.RefreshTokenEnc, &u.RefreshTokenExpiresAt,
+			&u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.LoginCount, &u.ProfileUpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
 	if err != nil {
-		return nil, notFound(err)
+		return nil, err
 	}
 	return &u, nil
 }
