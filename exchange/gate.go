@@ -34,6 +34,11 @@ type Store interface {
 	NoteDuplicate(ctx context.Context, codeHash string, waited bool) error
 	MarkRestarted(ctx context.Context, codeHash string) error
 	RecordLogin(ctx context.Context, l models.Login) (int64, bool, error)
+	// RecordLoginCompleting is RecordLogin that may also complete the
+	// owner's row in the same write (completed true; ErrLostLease when the
+	// fence no longer held, the user stored all the same); with completed
+	// false the gate completes the row with CompleteExchange.
+	RecordLoginCompleting(ctx context.Context, l models.Login, codeHash string, f models.Fence) (id int64, disabled, completed bool, err error)
 	UserByID(ctx context.Context, id int64) (*models.User, error)
 }
 

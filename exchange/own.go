@@ -52,24 +52,31 @@ func (g *Gate) own(ctx context.Context, req Request, h hashes, fence models.Fenc
 	}
 	login.Refresh = req.Refresh
 	var (
-		uid      int64
-		disabled bool
+		uid       int64
+		disabled  bool
+		completed bool
 	)
+	// The user and, where the store can, the finished row in one write.
 	err = g.persist(dctx, func(ctx context.Context) (err error) {
-		uid, disabled, err = g.store.RecordLogin(ctx, login)
-		return err
-	})
-	if err != nil {
-		g.cfg.Logger.ErrorContext(ctx, "storing the user failed", "err", err)
-		return fail("store", 0)
-	}
-	err = g.persist(dctx, func(ctx context.Context) error {
-		err := g.store.CompleteExchange(ctx, h.code, fence, uid, login.OpenID)
+		uid, disabled, completed, err = g.store.RecordLoginCompleting(ctx, login, h.code, fence)
 		if errors.Is(err, models.ErrLostLease) {
 			return backoffStop{err}
 		}
 		return err
 	})
+	if err != nil && !errors.Is(err, models.ErrLostLease) {
+		g.cfg.Logger.ErrorContext(ctx, "storing the user failed", "err", err)
+		return fail("store", 0)
+	}
+	if !completed {
+		err = g.persist(dctx, func(ctx context.Context) error {
+			err := g.store.CompleteExchange(ctx, h.code, fence, uid, login.OpenID)
+			if errors.Is(err, models.ErrLostLease) {
+				return backoffStop{err}
+			}
+			return err
+		})
+	}
 	if err != nil {
 		// The user is stored and this browser is entitled to log in: its
 		// own code logged it in. Waiters go by the row.

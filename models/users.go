@@ -116,6 +116,14 @@ func (db *DB) RecordLogin(ctx context.Context, l Login) (id int64, disabled bool
 			return id, disabled, err
 		}
 	}
+	return db.recordWebLoginLinked(ctx, l)
+}
+
+// recordWebLoginLinked is RecordLogin's transaction for a web login that may
+// link or merge identities (every web login on SQLite): under the unionid's
+// lock it finds the person's other user, if any, and upserts the user and
+// its Official Account identity.
+func (db *DB) recordWebLoginLinked(ctx context.Context, l Login) (id int64, disabled bool, err error) {
 	err = db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := db.lockUnionID(tx, l.UnionID); err != nil {
 			return err
@@ -279,6 +287,25 @@ func webLoginTarget(tx *gorm.DB, openid, unionid string) (known, candidate int64
 // returning user whose unionid is absent or already its own finds no such
 // holder and stays one statement.
 func webUpsert(tx *gorm.DB, l Login, always bool, linked string) (id int64, disabled, ok bool, err error) {
+	cte, args := webUpsertCTE(l, always, linked)
+	var rows []struct {
+		ID       int64
+		Disabled bool
+	}
+	if err := tx.Raw(cte+` SELECT id, disabled FROM u`, args...).Scan(&rows).Error; err != nil {
+		return 0, false, false, err
+	}
+	if len(rows) == 0 {
+		return 0, false, false, nil
+	}
+	return rows[0].ID, rows[0].Disabled, true, nil
+}
+
+// webUpsertCTE is webUpsert's statement without its final SELECT: the
+// common table expressions u (the user: id, disabled) and i (its Official
+// Account identity), for statements that do more in the same round trip
+// (RecordLoginCompleting).
+func webUpsertCTE(l Login, always bool, linked string) (string, []any) {
 	values, flags := userUpsertArgs(l)
 	at := l.At.UTC()
 	var unionid *string
@@ -296,22 +323,11 @@ func webUpsert(tx *gorm.DB, l Login, always bool, linked string) (id int64, disa
 	        unionid = COALESCE(excluded.unionid, identities.unionid),
 	        appid = CASE WHEN excluded.appid <> '' THEN excluded.appid ELSE identities.appid END,
 	        last_login_at = CASE WHEN ?::boolean AND NOT (SELECT disabled FROM u) THEN excluded.last_login_at ELSE identities.last_login_at END,
-	        login_count = identities.login_count + CASE WHEN ?::boolean AND NOT (SELECT disabled FROM u) THEN 1 ELSE 0 END)
-	    SELECT id, disabled FROM u`
+	        login_count = identities.login_count + CASE WHEN ?::boolean AND NOT (SELECT disabled FROM u) THEN 1 ELSE 0 END)`
 	args := append(values, always, l.OpenID, unionid, unionid)
 	args = append(args, flags...)
 	args = append(args, l.AppID, l.OpenID, unionid, linked, at, at, !l.Refresh, !l.Refresh)
-	var rows []struct {
-		ID       int64
-		Disabled bool
-	}
-	if err := tx.Raw(q, args...).Scan(&rows).Error; err != nil {
-		return 0, false, false, err
-	}
-	if len(rows) == 0 {
-		return 0, false, false, nil
-	}
-	return rows[0].ID, rows[0].Disabled, true, nil
+	return q, args
 }
 
 // UserByID loads one user. Every logged-in page runs it, so it is one

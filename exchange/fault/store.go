@@ -84,6 +84,16 @@ func (s *Store) RecordLogin(ctx context.Context, l models.Login) (id int64, disa
 	return id, disabled, err
 }
 
+// RecordLoginCompleting keeps the user's write and the row's completion
+// apart (completed is always false): each can then be failed, delayed or
+// cut short on its own, as the fault tests need. The one-statement form of
+// models.DB has no moment between the two to inject a fault into: a failed
+// statement wrote nothing and is retried whole.
+func (s *Store) RecordLoginCompleting(ctx context.Context, l models.Login, _ string, _ models.Fence) (id int64, disabled, completed bool, err error) {
+	id, disabled, err = s.RecordLogin(ctx, l)
+	return id, disabled, false, err
+}
+
 func (s *Store) UserByID(ctx context.Context, id int64) (u *models.User, err error) {
 	err = s.run(ctx, "UserByID", func(ctx context.Context) (err error) {
 		u, err = s.Inner.UserByID(ctx, id)
