@@ -144,19 +144,12 @@ func (w *waiter) consult(ctx context.Context) (Result, error, bool) {
 // user disabled or deleted since is not logged in by a duplicate either.
 func (w *waiter) done(ctx context.Context, row *models.CodeExchange) (Result, error, bool) {
 	g := w.g
-	if row.UserID == nil {
+	if row.UserID == nil || !row.UserExists {
 		// The user was deleted since; a fresh login makes a fresh user.
 		return Result{}, &Failed{Kind: "abandoned"}, true
 	}
-	u, err := g.store.UserByID(ctx, *row.UserID)
-	if errors.Is(err, models.ErrNotFound) {
-		return Result{}, &Failed{Kind: "abandoned"}, true
-	}
-	if err != nil {
-		return w.pause(ctx, "", err)
-	}
 	g.cfg.Metrics.Waited("db", g.cfg.Now().Sub(w.start))
-	res := Result{UserID: u.ID, OpenID: deref(row.OpenID), UnionID: deref(u.UnionID), Next: row.NextPath, Disabled: u.Disabled}
+	res := Result{UserID: *row.UserID, OpenID: deref(row.OpenID), UnionID: deref(row.UserUnionID), Next: row.NextPath, Disabled: row.UserDisabled}
 	res, rerr := g.duplicate(ctx, row.CodeHash, w.waited, res, nil)
 	return res, rerr, true
 }

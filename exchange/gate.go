@@ -39,7 +39,6 @@ type Store interface {
 	// fence no longer held, the user stored all the same); with completed
 	// false the gate completes the row with CompleteExchange.
 	RecordLoginCompleting(ctx context.Context, l models.Login, codeHash string, f models.Fence) (id int64, disabled, completed bool, err error)
-	UserByID(ctx context.Context, id int64) (*models.User, error)
 }
 
 // Kinds of code the gate exchanges. Both go through the same claim, wait,

@@ -68,6 +68,14 @@ type CodeExchange struct {
 	// may be off by seconds): whether the lease has run out, and the row's age.
 	LeaseExpired bool          `gorm:"-"`
 	Age          time.Duration `gorm:"-"`
+
+	// The row's user as it stands at the read, looked up in the same
+	// statement (a duplicate answers from a finished row with these, in one
+	// round trip): whether it still exists, whether it is disabled now, and
+	// its unionid.
+	UserExists   bool    `gorm:"-"`
+	UserDisabled bool    `gorm:"-"`
+	UserUnionID  *string `gorm:"-"`
 }
 
 // TableName pins the table name.
@@ -194,21 +202,32 @@ func (db *DB) ClaimExchange(ctx context.Context, row *CodeExchange, lease time.D
 const exchangeColumns = "id, code_hash, state_hash, browser_hash, next_path, scope, status, owner, lease_until, " +
 	"attempts, takeovers, duplicates, waits, restarted, user_id, openid, errcode, error_kind, created_at, updated_at, finished_at"
 
+// exchangeUser is what every exchange read adds about the row's user: 0 for
+// none (no user_id, or the user was deleted since), 1 enabled, 2 disabled;
+// and its unionid.
+const exchangeUser = `, (SELECT CASE WHEN u.disabled THEN 2 ELSE 1 END FROM users u WHERE u.id = code_exchanges.user_id),
+	(SELECT u.unionid FROM users u WHERE u.id = code_exchanges.user_id) FROM code_exchanges`
+
 // selectExchanges is the query prefix of every exchange read.
 func (db *DB) selectExchanges() (string, []any) {
 	if db.Dialect == "postgres" {
-		return `SELECT ` + exchangeColumns + `, lease_until < now(), EXTRACT(EPOCH FROM now() - created_at)::float8 FROM code_exchanges`, nil
+		return `SELECT ` + exchangeColumns + `, lease_until < now(), EXTRACT(EPOCH FROM now() - created_at)::float8` + exchangeUser, nil
 	}
 	now := time.Now().UTC()
-	return `SELECT ` + exchangeColumns + `, lease_until < ?, 0.0 FROM code_exchanges`, []any{now}
+	return `SELECT ` + exchangeColumns + `, lease_until < ?, 0.0` + exchangeUser, []any{now}
 }
 
 func scanExchange(sc interface{ Scan(...any) error }, r *CodeExchange) error {
-	var age float64
+	var (
+		age       float64
+		userState sql.NullInt64
+	)
 	err := sc.Scan(&r.ID, &r.CodeHash, &r.StateHash, &r.BrowserHash, &r.NextPath,
 		&r.Scope, &r.Status, &r.Owner, &r.LeaseUntil, &r.Attempts, &r.Takeovers, &r.Duplicates, &r.Waits, &r.Restarted,
-		&r.UserID, &r.OpenID, &r.ErrCode, &r.ErrorKind, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt, &r.LeaseExpired, &age)
+		&r.UserID, &r.OpenID, &r.ErrCode, &r.ErrorKind, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt, &r.LeaseExpired, &age,
+		&userState, &r.UserUnionID)
 	r.Age = time.Duration(age * float64(time.Second))
+	r.UserExists, r.UserDisabled = userState.Int64 > 0, userState.Int64 == 2
 	return err
 }
 

@@ -93,11 +93,3 @@ func (s *Store) RecordLoginCompleting(ctx context.Context, l models.Login, _ str
 	id, disabled, err = s.RecordLogin(ctx, l)
 	return id, disabled, false, err
 }
-
-func (s *Store) UserByID(ctx context.Context, id int64) (u *models.User, err error) {
-	err = s.run(ctx, "UserByID", func(ctx context.Context) (err error) {
-		u, err = s.Inner.UserByID(ctx, id)
-		return err
-	})
-	return u, err
-}
