@@ -24,7 +24,7 @@ import (
 const (
 	loginStatementBudget       = 11
 	silentLoginStatementBudget = 5
-	duplicateStatementBudget   = 5
+	duplicateStatementBudget   = 4
 )
 
 // phaseKey tags a request's context with the phase of the login it belongs

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -457,16 +458,26 @@ func TestClaimCommittedDespiteAnErrorIsOwned(t *testing.T) {
 func TestOwnerPanicLeavesNoFlightBehind(t *testing.T) {
 	w := newWorld(t)
 	g := w.faultyGate(t, "a", exchange.Config{Lease: 300 * time.Millisecond, OwnerTimeout: 100 * time.Millisecond})
-	var once sync.Once
+	// Only the first request's owner panics: armed is disarmed by the panic
+	// itself and, whatever happened, before the second request.
+	var armed atomic.Bool
+	armed.Store(true)
 	g.wx.On("ExchangeCode", func(ctx context.Context, call func(context.Context) error) error {
-		once.Do(func() { panic("owner bug") })
+		if armed.CompareAndSwap(true, false) {
+			panic("owner bug")
+		}
 		return call(ctx)
 	})
 	req := exchange.Request{Code: mustCode(t, w, "zhangsan"), State: "s", BrowserID: "b", MayClaim: true}
+	var panicked any
 	func() {
-		defer func() { _ = recover() }()
+		defer func() { panicked = recover() }()
 		_, _ = g.gate.Exchange(context.Background(), req)
 	}()
+	armed.Store(false)
+	if panicked == nil {
+		t.Fatal("the first request's owner did not reach WeChat (and so did not panic)")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := g.gate.Exchange(ctx, req)
