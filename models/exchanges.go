@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -103,19 +102,7 @@ func (db *DB) rebind(q string) string {
 	if db.Dialect != "postgres" {
 		return q
 	}
-	var b strings.Builder
-	b.Grow(len(q) + 16)
-	n := 0
-	for i := 0; i < len(q); i++ {
-		if q[i] == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(q[i])
-	}
-	return b.String()
+	return dollarPlaceholders(q)
 }
 
 // clock returns the SQL for "now" and its arguments. On Postgres it is the

@@ -78,12 +78,12 @@ func miniLoginTarget(tx *gorm.DB, openid, unionid string) (known, other int64, e
 		Known *int64
 		Other *int64
 	}
-	err = tx.Raw(`SELECT k.user_id AS known, (SELECT MIN(c.id) FROM (
+	err = rawScan(tx, &row, `SELECT k.user_id AS known, (SELECT MIN(c.id) FROM (
 	      SELECT id FROM users WHERE unionid = ?
 	      UNION SELECT user_id AS id FROM identities WHERE unionid = ?
 	    ) c WHERE c.id <> COALESCE(k.user_id, 0)) AS other
 	    FROM (SELECT (SELECT user_id FROM identities WHERE app = ? AND openid = ?) AS user_id) k`,
-		u, u, AppMini, openid).Scan(&row).Error
+		u, u, AppMini, openid)
 	if row.Known != nil {
 		known = *row.Known
 	}
@@ -154,8 +154,8 @@ func (db *DB) recordMiniLogin(ctx context.Context, l Login) (id int64, disabled 
 		}
 		if id == 0 {
 			var row struct{ ID int64 }
-			err := tx.Raw(`INSERT INTO users (openid, unionid, created_at, updated_at, last_login_at, login_count)
-			    VALUES (NULL, ?, ?, ?, ?, 1) RETURNING id`, unionid, at, at, at).Scan(&row).Error
+			err := rawScan(tx, &row, `INSERT INTO users (openid, unionid, created_at, updated_at, last_login_at, login_count)
+			    VALUES (NULL, ?, ?, ?, ?, 1) RETURNING id`, unionid, at, at, at)
 			if err != nil {
 				return err
 			}
@@ -166,7 +166,7 @@ func (db *DB) recordMiniLogin(ctx context.Context, l Login) (id int64, disabled 
 			return err
 		}
 		var flags []bool
-		if err := tx.Raw(`SELECT disabled FROM users WHERE id = ?`, id).Scan(&flags).Error; err != nil {
+		if err := rawScan(tx, &flags, `SELECT disabled FROM users WHERE id = ?`, id); err != nil {
 			return err
 		}
 		if len(flags) == 0 {

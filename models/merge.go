@@ -94,7 +94,7 @@ func (db *DB) mergeUsers(tx *gorm.DB, a, b int64, unionid string, at time.Time) 
 		q += ` FOR UPDATE`
 	}
 	var rows []mergeRow
-	if err := tx.Raw(q, a, b).Scan(&rows).Error; err != nil {
+	if err := rawScan(tx, &rows, q, a, b); err != nil {
 		return 0, err
 	}
 	if len(rows) != 2 {
@@ -174,10 +174,10 @@ func unionHoldersWithoutOA(tx *gorm.DB, unionid string, except int64) ([]int64, 
 		return nil, nil
 	}
 	var ids []int64
-	err := tx.Raw(`SELECT id FROM (
+	err := rawScan(tx, &ids, `SELECT id FROM (
 	      SELECT u.id FROM users u WHERE u.unionid = ? AND u.openid IS NULL
 	      UNION SELECT u.id FROM identities i JOIN users u ON u.id = i.user_id WHERE i.unionid = ? AND u.openid IS NULL
-	    ) c WHERE id <> ? ORDER BY id LIMIT ?`, unionid, unionid, except, maxMergesPerLogin).Scan(&ids).Error
+	    ) c WHERE id <> ? ORDER BY id LIMIT ?`, unionid, unionid, except, maxMergesPerLogin)
 	return ids, err
 }
 

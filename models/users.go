@@ -241,7 +241,7 @@ func upsertWebUser(tx *gorm.DB, l Login) (id int64, disabled bool, err error) {
 		Disabled bool
 	}
 	q := userInsert + `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)` + userOnConflict
-	err = tx.Raw(q, append(values, flags...)...).Scan(&row).Error
+	err = rawScan(tx, &row, q, append(values, flags...)...)
 	return row.ID, row.Disabled, err
 }
 
@@ -265,10 +265,10 @@ func webLoginTarget(tx *gorm.DB, openid, unionid string) (known, candidate int64
 		Known     *int64
 		Candidate *int64
 	}
-	err = tx.Raw(`SELECT (SELECT id FROM users WHERE openid = ?) AS known, (SELECT id FROM (
+	err = rawScan(tx, &row, `SELECT (SELECT id FROM users WHERE openid = ?) AS known, (SELECT id FROM (
 	      SELECT u.id FROM users u WHERE u.unionid = ? AND u.openid IS NULL
 	      UNION SELECT u.id FROM identities i JOIN users u ON u.id = i.user_id WHERE i.unionid = ? AND u.openid IS NULL
-	    ) c ORDER BY id LIMIT 1) AS candidate`, openid, unionid, unionid).Scan(&row).Error
+	    ) c ORDER BY id LIMIT 1) AS candidate`, openid, unionid, unionid)
 	if row.Known != nil {
 		known = *row.Known
 	}
@@ -292,7 +292,7 @@ func webUpsert(tx *gorm.DB, l Login, always bool, linked string) (id int64, disa
 		ID       int64
 		Disabled bool
 	}
-	if err := tx.Raw(cte+` SELECT id, disabled FROM u`, args...).Scan(&rows).Error; err != nil {
+	if err := rawScan(tx, &rows, cte+` SELECT id, disabled FROM u`, args...); err != nil {
 		return 0, false, false, err
 	}
 	if len(rows) == 0 {
