@@ -80,7 +80,8 @@ const usage = `usage:
 func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	log := app.NewLogger(cfg, stderr)
+	log, closeLog := app.NewBufferedLogger(cfg, stderr)
+	defer func() { _ = closeLog() }()
 	if os.Getenv("GOGC") == "" {
 		// The live heap is small (tens of MiB) and a login storm allocates
 		// fast: collecting a quarter as often measured 10-15% less CPU per
