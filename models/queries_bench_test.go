@@ -106,6 +106,28 @@ func BenchmarkSessionQueries(b *testing.B) {
 			}
 		}
 	})
+	// A logged-in page: the session and its user, read apart (before
+	// issue 12) or in one statement.
+	b.Run("session-then-user", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			row, err := db.SessionByHash(ctx, s.IDHash, "user")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := db.UserByID(ctx, *row.UserID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("session-with-user", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if row, err := db.SessionWithUserByHash(ctx, s.IDHash); err != nil || row.User == nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("update", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,10 @@ type Session struct {
 	CreatedAt  time.Time `gorm:"column:created_at"`
 	LastSeenAt time.Time `gorm:"column:last_seen_at"`
 	ExpiresAt  time.Time `gorm:"column:expires_at"`
+	// User is the session's user when it was read with the session
+	// (SessionWithUserByHash): nil otherwise, or when user_id names no
+	// user. Not a column.
+	User *User `gorm:"-"`
 }
 
 // TableName pins the table name.
@@ -38,54 +43,114 @@ const (
 // that scan without GORM (a test keeps them in step with the struct).
 const sessionColumns = "id_hash, kind, user_id, admin_id, data, ip, user_agent, created_at, last_seen_at, expires_at"
 
-// SessionByHash loads a session of a kind, or ErrNotFound.
+// SessionByHash loads a session of a kind, or ErrNotFound. Every request
+// with a cookie runs it: one statement, scanned without GORM's statement
+// building and reflective scan, the same on both dialects.
 func (db *DB) SessionByHash(ctx context.Context, idHash, kind string) (*Session, error) {
 	var s Session
-	if db.Dialect == "postgres" {
-		// Every request with a cookie runs this: on Postgres it skips GORM's
-		// statement building and reflective scan (a third of its cost).
-		err := db.SQL.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id_hash = $1 AND kind = $2`, idHash, kind).
-			Scan(&s.IDHash, &s.Kind, &s.UserID, &s.AdminID, &s.Data, &s.IP, &s.UserAgent, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrNotFound
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &s, nil
+	err := db.SQL.QueryRowContext(ctx, db.query(&sessionByHashQ), idHash, kind).
+		Scan(&s.IDHash, &s.Kind, &s.UserID, &s.AdminID, &s.Data, &s.IP, &s.UserAgent, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
 	}
-	if err := db.Gorm.WithContext(ctx).Where("id_hash = ? AND kind = ?", idHash, kind).Take(&s).Error; err != nil {
-		return nil, notFound(err)
+	if err != nil {
+		return nil, err
 	}
 	return &s, nil
+}
+
+var sessionByHashQ = newQuery(`SELECT ` + sessionColumns + ` FROM sessions WHERE id_hash = ? AND kind = ?`)
+
+// SessionWithUserByHash loads a user session (kind SessionUser) and its
+// user in one statement, or ErrNotFound: a logged-in page needs both, and
+// reading them apart was two of the profile page's two round trips.
+// Session.User is nil when the row has no user_id or the user is gone.
+func (db *DB) SessionWithUserByHash(ctx context.Context, idHash string) (*Session, error) {
+	var (
+		s        Session
+		u        User
+		uid      sql.Null[int64]
+		sex      sql.Null[int64]
+		logins   sql.Null[int64]
+		disabled sql.Null[bool]
+		created  sql.Null[time.Time]
+		updated  sql.Null[time.Time]
+		strs     [10]sql.Null[string]
+	)
+	err := db.SQL.QueryRowContext(ctx, db.query(&sessionWithUserQ), idHash, SessionUser).Scan(
+		&s.IDHash, &s.Kind, &s.UserID, &s.AdminID, &s.Data, &s.IP, &s.UserAgent, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt,
+		// userColumns, in order; NULL throughout when there is no user.
+		&uid, &strs[0], &u.UnionID, &strs[1], &sex, &strs[2], &strs[3], &strs[4], &strs[5], &strs[6], &strs[7], &strs[8],
+		&u.AccessTokenEnc, &u.AccessTokenExpiresAt, &u.RefreshTokenEnc, &u.RefreshTokenExpiresAt,
+		&disabled, &created, &updated, &u.LastLoginAt, &logins, &u.ProfileUpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if uid.Valid {
+		u.ID = uid.V
+		u.OpenID, u.Nickname = strs[0].V, strs[1].V
+		u.Sex = int(sex.V)
+		u.Province, u.City, u.Country, u.AvatarURL = strs[2].V, strs[3].V, strs[4].V, strs[5].V
+		u.Privilege, u.Language, u.Scope = strs[6].V, strs[7].V, strs[8].V
+		u.Disabled, u.CreatedAt, u.UpdatedAt, u.LoginCount = disabled.V, created.V, updated.V, int(logins.V)
+		s.User = &u
+	}
+	return &s, nil
+}
+
+// sessionWithUserQ: users' columns are userColumns, each prefixed (both
+// tables have created_at); openid NULL (a mini-program-only user) reads as
+// "" as in userSelect.
+var sessionWithUserQ = newQuery(`SELECT ` + prefixColumns("s.", sessionColumns) + `, ` + prefixColumns("u.", userColumns) +
+	` FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash = ? AND s.kind = ?`)
+
+// prefixColumns qualifies each column of a list with a table alias.
+func prefixColumns(alias, columns string) string {
+	return alias + strings.ReplaceAll(columns, ", ", ", "+alias)
 }
 
 // InsertSession stores a new session. A row with the same id is kept as it
 // is: random ids never meet, and a login's derived id (dbsession.SaveLogin)
 // is written once by whichever duplicate request of the login comes first.
 func (db *DB) InsertSession(ctx context.Context, s *Session) error {
-	return db.Gorm.WithContext(ctx).Exec(`INSERT INTO sessions (id_hash, kind, user_id, admin_id, data, ip, user_agent, created_at, last_seen_at, expires_at)
-	    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id_hash) DO NOTHING`,
+	_, err := db.SQL.ExecContext(ctx, db.query(&insertSessionQ),
 		s.IDHash, s.Kind, s.UserID, s.AdminID, s.Data, s.IP, s.UserAgent,
-		s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()).Error
+		s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC())
+	return err
 }
 
-// ReplaceSession ends the session oldHash and stores s, on Postgres in one
-// statement: a login renews the session id on every callback, and the
-// DELETE and INSERT were two of its round trips.
+var insertSessionQ = newQuery(`INSERT INTO sessions (` + sessionColumns + `)
+	    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id_hash) DO NOTHING`)
+
+// ReplaceSession ends the session oldHash and stores s. A login renews the
+// session id on every callback; in the common case (the old row is there,
+// the new id is not) that is one UPDATE moving the old row to the new id
+// and content, on both dialects. Otherwise (the old row is gone, or a
+// duplicate request of the same login wrote the new id first) it is what
+// it means: delete the old row, insert the new one unless it exists.
 func (db *DB) ReplaceSession(ctx context.Context, oldHash string, s *Session) error {
-	if db.Dialect != "postgres" {
-		if err := db.DeleteSession(ctx, oldHash); err != nil {
-			return err
+	res, err := db.SQL.ExecContext(ctx, db.query(&replaceSessionQ),
+		s.IDHash, s.Kind, s.UserID, s.AdminID, s.Data, s.IP, s.UserAgent,
+		s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC(), oldHash, s.IDHash)
+	if err == nil {
+		if n, err := res.RowsAffected(); err == nil && n == 1 {
+			return nil
 		}
-		return db.InsertSession(ctx, s)
 	}
-	return db.Gorm.WithContext(ctx).Exec(`WITH gone AS (DELETE FROM sessions WHERE id_hash = ?)
-	    INSERT INTO sessions (id_hash, kind, user_id, admin_id, data, ip, user_agent, created_at, last_seen_at, expires_at)
-	    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id_hash) DO NOTHING`,
-		oldHash, s.IDHash, s.Kind, s.UserID, s.AdminID, s.Data, s.IP, s.UserAgent,
-		s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()).Error
+	// A unique violation (the new id inserted between the check and the
+	// update) ends here too; the statements below settle it.
+	if err := db.DeleteSession(ctx, oldHash); err != nil {
+		return err
+	}
+	return db.InsertSession(ctx, s)
 }
+
+var replaceSessionQ = newQuery(`UPDATE sessions SET id_hash = ?, kind = ?, user_id = ?, admin_id = ?, data = ?, ip = ?, user_agent = ?,
+	    created_at = ?, last_seen_at = ?, expires_at = ?
+	WHERE id_hash = ? AND NOT EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?)`)
 
 // UpdateSession stores a session's data and owner.
 func (db *DB) UpdateSession(ctx context.Context, s *Session) error {
@@ -153,4 +218,20 @@ func (db *DB) PurgeExpiredSessions(ctx context.Context, now time.Time, idle time
 		"expires_at < ? OR last_seen_at < ? OR (user_id IS NULL AND admin_id IS NULL AND last_seen_at < ?)",
 		now.UTC(), now.Add(-idle).UTC(), now.Add(-anonymousRowTTL).UTC()).Delete(&Session{})
 	return res.RowsAffected, res.Error
+}
+
+// query is a statement written once, with ? placeholders, for both
+// dialects, and its Postgres form ($n), rebound once rather than per call.
+type query struct{ text, postgres string }
+
+func newQuery(q string) query {
+	return query{text: q, postgres: (&DB{Dialect: "postgres"}).rebind(q)}
+}
+
+// query returns q's text for db's dialect.
+func (db *DB) query(q *query) string {
+	if db.Dialect == "postgres" {
+		return q.postgres
+	}
+	return q.text
 }
