@@ -1,7 +1,6 @@
 package dbsession
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -9,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/gob"
 	"errors"
 	"strings"
 	"time"
@@ -26,7 +24,7 @@ import (
 // A sealed value is sealedPrefix followed by base64url(nonce | ciphertext).
 // The plaintext is the sealing time (8 bytes, unix seconds), a random
 // 32-byte browser id (what PresentedID returns, so the login callback can
-// bind a code to this browser), and the gob-encoded Values. The cookie name
+// bind a code to this browser), and the Values (values.go; gob before). The cookie name
 // and the session kind are the additional data, so a value sealed for the
 // admin cookie or another name does not open here.
 
@@ -93,19 +91,19 @@ func (s *sealer) seal(browserID string, values map[any]any, now time.Time) (stri
 	if err != nil || len(id) != browserIDLen {
 		return "", errors.New("dbsession: malformed browser id")
 	}
-	var plain bytes.Buffer
-	plain.Grow(256)
-	_ = binary.Write(&plain, binary.BigEndian, now.Unix())
-	plain.Write(id)
-	if err := gob.NewEncoder(&plain).Encode(values); err != nil {
+	plain := make([]byte, 8, 256)
+	binary.BigEndian.PutUint64(plain, uint64(now.Unix()))
+	plain = append(plain, id...)
+	plain, err = encodeValues(plain, values, false)
+	if err != nil {
 		return "", err
 	}
 	aead := s.aeads[0]
-	out := make([]byte, aead.NonceSize(), aead.NonceSize()+plain.Len()+aead.Overhead())
+	out := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
 	if _, err := rand.Read(out); err != nil {
 		return "", err
 	}
-	out = aead.Seal(out, out, plain.Bytes(), s.ad)
+	out = aead.Seal(out, out, plain, s.ad)
 	v := sealedPrefix + base64.RawURLEncoding.EncodeToString(out)
 	if len(v) > maxSealedValue {
 		return "", ErrSealedTooLarge
@@ -141,8 +139,8 @@ func (s *sealer) open(value string, now time.Time) (browserID string, values map
 		if now.Sub(sealed) > AnonymousMaxAge || sealed.Sub(now) > sealedClockSkew {
 			return "", nil, 0, false
 		}
-		values = map[any]any{}
-		if err := gob.NewDecoder(bytes.NewReader(plain[8+browserIDLen:])).Decode(&values); err != nil {
+		values, err = decodeValues(plain[8+browserIDLen:])
+		if err != nil {
 			return "", nil, 0, false
 		}
 		if values[UserIDKey] != nil || values[AdminIDKey] != nil {

@@ -10,13 +10,11 @@
 package dbsession
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/gob"
 	"encoding/hex"
 	"errors"
 	"net/http"
@@ -32,6 +30,7 @@ import (
 // Repo is the part of the database the store needs.
 type Repo interface {
 	SessionByHash(ctx context.Context, idHash, kind string) (*models.Session, error)
+	SessionWithUserByHash(ctx context.Context, idHash string) (*models.Session, error)
 	InsertSession(ctx context.Context, s *models.Session) error
 	ReplaceSession(ctx context.Context, oldHash string, s *models.Session) error
 	UpdateSession(ctx context.Context, s *models.Session) error
@@ -124,6 +123,11 @@ type meta struct {
 	// browser is the id inside a sealed anonymous session: the one the
 	// request presented, or the one a save in this request minted.
 	browser string
+	// userID and user: the row's user as read with it (a user session's
+	// load joins users), user nil when user_id names no user any more.
+	// Cleared when the session is saved or forgotten.
+	userID int64
+	user   *models.User
 }
 
 // forget drops what ties the request's session to its old identity: its
@@ -131,6 +135,7 @@ type meta struct {
 func (m *meta) forget() {
 	if m != nil {
 		m.row, m.browser, m.reissue = nil, "", false
+		m.userID, m.user = 0, nil
 	}
 }
 
@@ -157,7 +162,14 @@ func (s *Store) New(r *http.Request, _ string) (*sessions.Session, error) {
 		return sess, nil
 	}
 	m.presentedID = id
-	row, err := s.repo.SessionByHash(r.Context(), hashID(id), s.cfg.Kind)
+	var row *models.Session
+	var err error
+	if s.cfg.Kind == models.SessionUser {
+		// A user's page needs the user: read it in the same statement.
+		row, err = s.repo.SessionWithUserByHash(r.Context(), hashID(id))
+	} else {
+		row, err = s.repo.SessionByHash(r.Context(), hashID(id), s.cfg.Kind)
+	}
 	if errors.Is(err, models.ErrNotFound) {
 		return sess, nil
 	}
@@ -169,15 +181,26 @@ func (s *Store) New(r *http.Request, _ string) (*sessions.Session, error) {
 		_ = s.repo.DeleteSession(r.Context(), row.IDHash)
 		return sess, nil
 	}
-	if err := gob.NewDecoder(bytes.NewReader(row.Data)).Decode(&sess.Values); err != nil {
+	values, err := decodeValues(row.Data)
+	if err != nil {
 		// Data written by an incompatible version: start over rather than fail.
-		sess.Values = map[interface{}]interface{}{}
 		return sess, nil
 	}
+	// The ids are the row's columns (format v1 leaves them out of data).
+	if row.UserID != nil {
+		values[UserIDKey] = *row.UserID
+	}
+	if row.AdminID != nil {
+		values[AdminIDKey] = *row.AdminID
+	}
+	sess.Values = values
 	sess.ID = id
 	sess.IsNew = false
 	m.row = row
 	m.reissue = idx > 0
+	if s.cfg.Kind == models.SessionUser && row.UserID != nil {
+		m.userID, m.user = *row.UserID, row.User
+	}
 	if now.Sub(row.LastSeenAt) > touchEvery {
 		if err := s.repo.TouchSession(r.Context(), row.IDHash, now); err == nil {
 			row.LastSeenAt = now
@@ -200,6 +223,24 @@ func (s *Store) verifiedID(r *http.Request) (string, int, bool) {
 		}
 	}
 	return "", 0, false
+}
+
+// LoadedUser returns the user that was read together with the request's
+// session row (a user session is loaded with its user in one statement,
+// see models.SessionWithUserByHash), when that row belongs to userID and
+// has not been saved since. ok is false when there is no such read (no row,
+// a session saved in this request, another kind of store): the caller reads
+// the user itself then. ok with a nil user means the row's user no longer
+// exists.
+func (s *Store) LoadedUser(r *http.Request, userID int64) (u *models.User, ok bool) {
+	if _, err := s.Get(r, s.name); err != nil || userID == 0 {
+		return nil, false
+	}
+	m, _ := r.Context().Value(ctxKey{s.name}).(*meta)
+	if m == nil || m.row == nil || m.userID != userID {
+		return nil, false
+	}
+	return m.user, true
 }
 
 // PresentedID is the verified session id the browser sent with this request,
@@ -315,6 +356,10 @@ func (s *Store) SaveLogin(r *http.Request, w http.ResponseWriter, sess *sessions
 func (s *Store) save(r *http.Request, w http.ResponseWriter, sess *sessions.Session, replace, newRowID string) error {
 	ctx := r.Context()
 	m, _ := ctx.Value(ctxKey{s.name}).(*meta)
+	if m != nil {
+		// What is saved may name another user: read it again if asked.
+		m.userID, m.user = 0, nil
+	}
 	if sess.Options != nil && sess.Options.MaxAge < 0 {
 		gone := []string{replace}
 		if sess.ID != "" {
@@ -336,13 +381,13 @@ func (s *Store) save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	if userID == nil && adminID == nil {
 		return s.saveAnonymous(r, w, sess, m, replace)
 	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(sess.Values); err != nil {
+	data, err := encodeValues([]byte{}, sess.Values, true)
+	if err != nil {
 		return err
 	}
 	now := s.cfg.Now().UTC()
 	row := &models.Session{
-		Kind: s.cfg.Kind, Data: buf.Bytes(), LastSeenAt: now,
+		Kind: s.cfg.Kind, Data: data, LastSeenAt: now,
 		UserID: userID, AdminID: adminID,
 	}
 	if sess.ID != "" && m != nil && m.row != nil {

@@ -113,7 +113,7 @@ func (h *Handler) callback(c *gin.Context) {
 // state), so the duplicate requests of one login share one session.
 func (h *Handler) logIn(c *gin.Context, s *sessions.Session, userID int64, state string) error {
 	s.Values[dbsession.UserIDKey] = userID
-	s.Values[loginStatesKey] = withoutState(loginStates(s), state)
+	setLoginStates(s, withoutState(loginStates(s), state))
 	return h.sessions.SaveLogin(c.Request, c.Writer, s, state)
 }
 
@@ -175,7 +175,7 @@ func (h *Handler) takeState(s *sessions.Session, state string) (loginState, bool
 }
 
 func (h *Handler) forgetState(c *gin.Context, s *sessions.Session, state string) {
-	s.Values[loginStatesKey] = withoutState(loginStates(s), state)
+	setLoginStates(s, withoutState(loginStates(s), state))
 	if err := s.Save(c.Request, c.Writer); err != nil {
 		h.log.Warn("forgetting a state", "err", err)
 	}

@@ -60,7 +60,7 @@ func (h *Handler) entry(c *gin.Context) {
 			nextBytes += len(ls.Next)
 		}
 	}
-	s.Values[loginStatesKey] = states
+	setLoginStates(s, states)
 	if err := s.Save(c.Request, c.Writer); err != nil {
 		h.unavailable(c, err)
 		return

@@ -36,6 +36,8 @@ const maxLoginStates = 5
 // bounds its next to 512 bytes), older tabs' states only within this budget.
 const maxStatesNext = 1024
 
+// init registers the type the previous version stored with gob, so that
+// sessions and pre-login cookies it wrote still load (see loginstates.go).
 func init() {
 	gob.Register([]loginState{})
 }
@@ -43,17 +45,16 @@ func init() {
 // session returns the request's user session. A database failure is
 // reported so the caller can answer 503; a bad cookie is simply anonymous.
 func (h *Handler) session(c *gin.Context) (*sessions.Session, error) {
-	return h.sessions.Get(c.Request, "")
+	s, err := h.sessions.Get(c.Request, "")
+	if err == nil {
+		upgradeLoginStates(s)
+	}
+	return s, err
 }
 
 func sessionUserID(s *sessions.Session) int64 {
 	id, _ := s.Values[dbsession.UserIDKey].(int64)
 	return id
-}
-
-func loginStates(s *sessions.Session) []loginState {
-	ls, _ := s.Values[loginStatesKey].([]loginState)
-	return ls
 }
 
 // currentUser returns the logged-in, enabled user or nil. A disabled or
@@ -70,7 +71,14 @@ func (h *Handler) currentUser(c *gin.Context) (*models.User, *sessions.Session, 
 	if uid == 0 {
 		return nil, s, nil
 	}
-	u, err := h.store.UserByID(c.Request.Context(), uid)
+	// Normally read with the session in one statement; a session saved
+	// in this request reads it here.
+	u, loaded := h.sessions.LoadedUser(c.Request, uid)
+	if !loaded {
+		u, err = h.store.UserByID(c.Request.Context(), uid)
+	} else if u == nil {
+		err = models.ErrNotFound
+	}
 	if errors.Is(err, models.ErrNotFound) || (err == nil && u.Disabled) {
 		if derr := h.sessions.Destroy(c.Request, c.Writer, s); derr != nil {
 			h.log.Warn("ending a dead user's session", "err", derr)
