@@ -225,7 +225,7 @@ func (db *DB) PurgeExpiredSessions(ctx context.Context, now time.Time, idle time
 type query struct{ text, postgres string }
 
 func newQuery(q string) query {
-	return query{text: q, postgres: (&DB{Dialect: "postgres"}).rebind(q)}
+	return query{text: q, postgres: dollarPlaceholders(q)}
 }
 
 // query returns q's text for db's dialect.
