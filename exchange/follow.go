@@ -55,6 +55,10 @@ func (w *waiter) run(ctx context.Context) (Result, error) {
 				g.cfg.Metrics.Event("foreign")
 				return Result{}, ErrForeign
 			}
+			ticket := 0
+			if f.h.code == h.code {
+				ticket = g.join(f)
+			}
 			select {
 			case <-f.done:
 			case <-ctx.Done():
@@ -62,7 +66,7 @@ func (w *waiter) run(ctx context.Context) (Result, error) {
 			}
 			if f.h.code == h.code && f.owned {
 				g.cfg.Metrics.Waited("local", g.cfg.Now().Sub(w.start))
-				return g.duplicate(ctx, h.code, true, f.res, f.err)
+				return g.duplicate(ctx, h.code, true, ticket <= f.counted, f.res, f.err)
 			}
 			// Another code of this state finished here, or the flight has no
 			// result to share: the rows say what happens next.
@@ -128,7 +132,7 @@ func (w *waiter) consult(ctx context.Context) (Result, error, bool) {
 		if row.ErrCode != nil {
 			f.ErrCode = *row.ErrCode
 		}
-		res, err := g.duplicate(ctx, row.CodeHash, w.waited, Result{}, f)
+		res, err := g.duplicate(ctx, row.CodeHash, w.waited, false, Result{}, f)
 		return res, err, true
 	}
 	if row.LeaseExpired {
@@ -150,7 +154,7 @@ func (w *waiter) done(ctx context.Context, row *models.CodeExchange) (Result, er
 	}
 	g.cfg.Metrics.Waited("db", g.cfg.Now().Sub(w.start))
 	res := Result{UserID: *row.UserID, OpenID: deref(row.OpenID), UnionID: deref(row.UserUnionID), Next: row.NextPath, Disabled: row.UserDisabled}
-	res, rerr := g.duplicate(ctx, row.CodeHash, w.waited, res, nil)
+	res, rerr := g.duplicate(ctx, row.CodeHash, w.waited, false, res, nil)
 	return res, rerr, true
 }
 
@@ -224,7 +228,7 @@ func (w *waiter) takeOver(ctx context.Context, row *models.CodeExchange) (Result
 	if rows, err := g.store.ExchangesByState(octx, h.state); err == nil {
 		prior = doneOpenID(rows, h.code)
 	}
-	res, err, lost := g.own(octx, w.req, h, fence, at, row.NextPath, prior)
+	res, err, lost := g.own(octx, w.req, h, nil, fence, at, row.NextPath, prior)
 	g.hub.publish(h.code)
 	if lost {
 		return Result{}, nil, false

@@ -141,6 +141,8 @@ type Gate struct {
 	byCode  map[string]*flight
 	byState map[string]*flight
 	hub     hub
+
+	onJoin func() // tests: called after a duplicate joins a flight (export_test.go)
 }
 
 // New builds a Gate.
@@ -309,6 +311,45 @@ type flight struct {
 	res   Result
 	err   error
 	owned bool // false: no result for waiters (claim lost, fence lost, panic); they read the row
+
+	// Duplicates of the code that wait on this flight take a ticket
+	// (joined counts them, under Gate.mu); the owner's finishing write adds
+	// the first counted of them to the row, so those answer without a
+	// statement of their own. counted is written before done is closed.
+	joined, counted int
+}
+
+// join registers a duplicate waiting on f and returns its ticket (1, 2, ...).
+func (g *Gate) join(f *flight) int {
+	g.mu.Lock()
+	f.joined++
+	ticket := f.joined
+	g.mu.Unlock()
+	if g.onJoin != nil {
+		g.onJoin()
+	}
+	return ticket
+}
+
+// joinedSoFar is how many duplicates wait on f now (0 without a flight).
+func (g *Gate) joinedSoFar(f *flight) int {
+	if f == nil {
+		return 0
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return f.joined
+}
+
+// counted records that the owner's finishing write counted the first n
+// duplicates of f on the row.
+func (g *Gate) counted(f *flight, n int) {
+	if f == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f.counted = n
 }
 
 // Exchange resolves one callback request. Its result is only ever the
@@ -391,7 +432,7 @@ func (g *Gate) claim(ctx context.Context, req Request, h hashes) (res Result, er
 		return Result{}, nil, false
 	}
 	g.cfg.Metrics.Event("claimed")
-	res, err, lost := g.own(octx, req, h, models.Fence{Owner: g.owner, Attempt: 1}, claimedAt, req.Next, prior)
+	res, err, lost := g.own(octx, req, h, f, models.Fence{Owner: g.owner, Attempt: 1}, claimedAt, req.Next, prior)
 	landed = true
 	g.land(f, !lost, res, err)
 	return res, err, true
@@ -444,13 +485,16 @@ func (g *Gate) land(f *flight, owned bool, res Result, err error) {
 	g.hub.publish(f.h.code)
 }
 
-// duplicate turns an owner's outcome into a duplicate's answer and counts it.
-func (g *Gate) duplicate(ctx context.Context, codeHash string, waited bool, res Result, err error) (Result, error) {
+// duplicate turns an owner's outcome into a duplicate's answer and counts
+// it on the row, unless the owner's finishing write already did (noted).
+func (g *Gate) duplicate(ctx context.Context, codeHash string, waited, noted bool, res Result, err error) (Result, error) {
 	g.cfg.Metrics.Event("duplicate")
-	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	if nerr := g.store.NoteDuplicate(nctx, codeHash, waited); nerr != nil {
-		g.cfg.Logger.WarnContext(ctx, "counting a duplicate callback failed", "err", nerr)
+	if !noted {
+		nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if nerr := g.store.NoteDuplicate(nctx, codeHash, waited); nerr != nil {
+			g.cfg.Logger.WarnContext(ctx, "counting a duplicate callback failed", "err", nerr)
+		}
 	}
 	res.Duplicate = true
 	return res, err

@@ -20,7 +20,11 @@ import (
 // the code its result must reach the row, so the database writes get the
 // rest of the lease (less a margin) of their own, retried through a blip;
 // nothing runs past the lease, so no owner ever outlives it.
-func (g *Gate) own(ctx context.Context, req Request, h hashes, fence models.Fence, claimedAt time.Time, next, prior string) (res Result, err error, lost bool) {
+//
+// f is the request's flight (nil for a takeover, which has none): the
+// duplicates waiting on it when a finishing write runs are counted by that
+// write (models.Fence.Waiters) instead of one statement each.
+func (g *Gate) own(ctx context.Context, req Request, h hashes, f *flight, fence models.Fence, claimedAt time.Time, next, prior string) (res Result, err error, lost bool) {
 	wctx, wcancel := context.WithDeadline(ctx, claimedAt.Add(g.cfg.OwnerTimeout))
 	defer wcancel()
 	dctx, dcancel := context.WithDeadline(ctx, claimedAt.Add(g.cfg.Lease-leaseMargin(g.cfg.Lease)))
@@ -28,9 +32,13 @@ func (g *Gate) own(ctx context.Context, req Request, h hashes, fence models.Fenc
 
 	fail := func(kind string, errcode int) (Result, error, bool) {
 		err := g.persist(dctx, func(ctx context.Context) error {
+			fence.Waiters = g.joinedSoFar(f)
 			err := g.store.FailExchange(ctx, h.code, fence, errcode, kind)
 			if errors.Is(err, models.ErrLostLease) {
 				return backoffStop{err}
+			}
+			if err == nil {
+				g.counted(f, fence.Waiters)
 			}
 			return err
 		})
@@ -58,9 +66,13 @@ func (g *Gate) own(ctx context.Context, req Request, h hashes, fence models.Fenc
 	)
 	// The user and, where the store can, the finished row in one write.
 	err = g.persist(dctx, func(ctx context.Context) (err error) {
+		fence.Waiters = g.joinedSoFar(f)
 		uid, disabled, completed, err = g.store.RecordLoginCompleting(ctx, login, h.code, fence)
 		if errors.Is(err, models.ErrLostLease) {
 			return backoffStop{err}
+		}
+		if err == nil && completed {
+			g.counted(f, fence.Waiters)
 		}
 		return err
 	})
@@ -70,9 +82,13 @@ func (g *Gate) own(ctx context.Context, req Request, h hashes, fence models.Fenc
 	}
 	if !completed {
 		err = g.persist(dctx, func(ctx context.Context) error {
+			fence.Waiters = g.joinedSoFar(f)
 			err := g.store.CompleteExchange(ctx, h.code, fence, uid, login.OpenID)
 			if errors.Is(err, models.ErrLostLease) {
 				return backoffStop{err}
+			}
+			if err == nil {
+				g.counted(f, fence.Waiters)
 			}
 			return err
 		})

@@ -87,6 +87,12 @@ func (CodeExchange) TableName() string { return "code_exchanges" }
 type Fence struct {
 	Owner   string
 	Attempt int
+	// Waiters is how many duplicates of the code waited on the owner in
+	// its own process when it writes the row's final status: the finishing
+	// write adds them to the row's duplicates and waits, so that they need
+	// no statement of their own (exchange: flight.joined, flight.counted).
+	// Zero for every other use of a fence.
+	Waiters int
 }
 
 // notifyChannel is the Postgres NOTIFY channel that hints other instances a
@@ -292,8 +298,9 @@ func (db *DB) FailExchange(ctx context.Context, codeHash string, f Fence, errcod
 // Postgres the UPDATE and the NOTIFY that wakes waiters on other instances
 // are one statement, so they also commit together, in one round trip.
 func (db *DB) finish(ctx context.Context, set string, args []any, codeHash string, f Fence) error {
-	q := `UPDATE code_exchanges SET ` + set + ` WHERE code_hash = ? AND owner = ? AND attempts = ? AND status = ?`
-	args = append(args, codeHash, f.Owner, f.Attempt, StatusPending)
+	q := `UPDATE code_exchanges SET ` + set + `, duplicates = duplicates + ?, waits = waits + ?
+	    WHERE code_hash = ? AND owner = ? AND attempts = ? AND status = ?`
+	args = append(args, f.Waiters, f.Waiters, codeHash, f.Owner, f.Attempt, StatusPending)
 	if db.Dialect == "postgres" {
 		q = `WITH u AS (` + q + ` RETURNING code_hash) SELECT pg_notify(?, code_hash) FROM u`
 		args = append(args, notifyChannel)

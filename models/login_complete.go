@@ -28,11 +28,12 @@ func (db *DB) RecordLoginCompleting(ctx context.Context, l Login, codeHash strin
 	cte, args := webUpsertCTE(l, l.UnionID == "", LinkedFirst)
 	q := cte + `,
 	    f AS (UPDATE code_exchanges SET status = ?, user_id = (SELECT id FROM u), openid = ?,
-	        error_kind = CASE WHEN (SELECT disabled FROM u) THEN ? END, updated_at = now(), finished_at = now()
+	        error_kind = CASE WHEN (SELECT disabled FROM u) THEN ? END, updated_at = now(), finished_at = now(),
+	        duplicates = duplicates + ?, waits = waits + ?
 	      WHERE code_hash = ? AND owner = ? AND attempts = ? AND status = ? AND EXISTS (SELECT 1 FROM u)
 	      RETURNING code_hash)
 	    SELECT id, disabled, (SELECT count(pg_notify(?, code_hash)) FROM f) FROM u`
-	args = append(args, StatusDone, l.OpenID, KindDisabled, codeHash, f.Owner, f.Attempt, StatusPending, notifyChannel)
+	args = append(args, StatusDone, l.OpenID, KindDisabled, f.Waiters, f.Waiters, codeHash, f.Owner, f.Attempt, StatusPending, notifyChannel)
 	var finished int
 	err = db.SQL.QueryRowContext(ctx, db.rebind(q), args...).Scan(&id, &disabled, &finished)
 	switch {
