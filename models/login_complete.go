@@ -25,15 +25,7 @@ func (db *DB) RecordLoginCompleting(ctx context.Context, l Login, codeHash strin
 		id, disabled, err = db.RecordLogin(ctx, l)
 		return id, disabled, false, err
 	}
-	cte, args := webUpsertCTE(l, l.UnionID == "", LinkedFirst)
-	q := cte + `,
-	    f AS (UPDATE code_exchanges SET status = ?, user_id = (SELECT id FROM u), openid = ?,
-	        error_kind = CASE WHEN (SELECT disabled FROM u) THEN ? END, updated_at = now(), finished_at = now(),
-	        duplicates = duplicates + ?, waits = waits + ?
-	      WHERE code_hash = ? AND owner = ? AND attempts = ? AND status = ? AND EXISTS (SELECT 1 FROM u)
-	      RETURNING code_hash)
-	    SELECT id, disabled, (SELECT count(pg_notify(?, code_hash)) FROM f) FROM u`
-	args = append(args, StatusDone, l.OpenID, KindDisabled, f.Waiters, f.Waiters, codeHash, f.Owner, f.Attempt, StatusPending, notifyChannel)
+	q, args := loginCompletingSQL(l, codeHash, f)
 	var finished int
 	err = db.SQL.QueryRowContext(ctx, db.rebind(q), args...).Scan(&id, &disabled, &finished)
 	switch {
@@ -48,4 +40,19 @@ func (db *DB) RecordLoginCompleting(ctx context.Context, l Login, codeHash strin
 		return id, disabled, true, ErrLostLease
 	}
 	return id, disabled, true, nil
+}
+
+// loginCompletingSQL is RecordLoginCompleting's statement on Postgres: the
+// web upsert, the fenced finish of the code's row and the NOTIFY.
+func loginCompletingSQL(l Login, codeHash string, f Fence) (string, []any) {
+	cte, args := webUpsertCTE(l, l.UnionID == "", LinkedFirst)
+	q := cte + `,
+	    f AS (UPDATE code_exchanges SET status = ?, user_id = (SELECT id FROM u), openid = ?,
+	        error_kind = CASE WHEN (SELECT disabled FROM u) THEN ? END, updated_at = now(), finished_at = now(),
+	        duplicates = duplicates + ?, waits = waits + ?
+	      WHERE code_hash = ? AND owner = ? AND attempts = ? AND status = ? AND EXISTS (SELECT 1 FROM u)
+	      RETURNING code_hash)
+	    SELECT id, disabled, (SELECT count(pg_notify(?, code_hash)) FROM f) FROM u`
+	args = append(args, StatusDone, l.OpenID, KindDisabled, f.Waiters, f.Waiters, codeHash, f.Owner, f.Attempt, StatusPending, notifyChannel)
+	return q, args
 }

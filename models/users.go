@@ -173,47 +173,14 @@ func (db *DB) recordWebLoginLinked(ctx context.Context, l Login) (id int64, disa
 	return id, disabled, err
 }
 
-// userInsert and userOnConflict are the web login's upsert of a user by
-// Official Account openid, around its values: the profile columns are only
-// overwritten when this login fetched a profile (a silent snsapi_base login
-// keeps what an earlier one stored). Only a login counts as one: a disabled
-// user's row keeps its profile, tokens and login count (the caller refuses
-// the login), and a refresh (Login.Refresh) moves neither 登录次数 nor
-// 最近登录.
-const (
-	userInsert = `INSERT INTO users (openid, unionid, nickname, sex, province, city, country, avatar_url, privilege, language, scope,
-	        access_token_enc, access_token_expires_at, refresh_token_enc, refresh_token_expires_at,
-	        created_at, updated_at, last_login_at, login_count, profile_updated_at) `
-	userOnConflict = ` ON CONFLICT (openid) DO UPDATE SET
-	        unionid = CASE WHEN users.disabled THEN users.unionid ELSE COALESCE(excluded.unionid, users.unionid) END,
-	        nickname = CASE WHEN ? AND NOT users.disabled THEN excluded.nickname ELSE users.nickname END,
-	        sex = CASE WHEN ? AND NOT users.disabled THEN excluded.sex ELSE users.sex END,
-	        province = CASE WHEN ? AND NOT users.disabled THEN excluded.province ELSE users.province END,
-	        city = CASE WHEN ? AND NOT users.disabled THEN excluded.city ELSE users.city END,
-	        country = CASE WHEN ? AND NOT users.disabled THEN excluded.country ELSE users.country END,
-	        avatar_url = CASE WHEN ? AND NOT users.disabled THEN excluded.avatar_url ELSE users.avatar_url END,
-	        privilege = CASE WHEN ? AND NOT users.disabled THEN excluded.privilege ELSE users.privilege END,
-	        language = CASE WHEN ? AND NOT users.disabled THEN excluded.language ELSE users.language END,
-	        profile_updated_at = CASE WHEN ? AND NOT users.disabled THEN excluded.profile_updated_at ELSE users.profile_updated_at END,
-	        scope = CASE WHEN users.disabled THEN users.scope ELSE excluded.scope END,
-	        access_token_enc = CASE WHEN users.disabled THEN users.access_token_enc ELSE excluded.access_token_enc END,
-	        access_token_expires_at = CASE WHEN users.disabled THEN users.access_token_expires_at ELSE excluded.access_token_expires_at END,
-	        refresh_token_enc = CASE WHEN users.disabled THEN users.refresh_token_enc ELSE excluded.refresh_token_enc END,
-	        refresh_token_expires_at = CASE WHEN users.disabled THEN users.refresh_token_expires_at ELSE excluded.refresh_token_expires_at END,
-	        updated_at = CASE WHEN users.disabled THEN users.updated_at ELSE excluded.updated_at END,
-	        last_login_at = CASE WHEN ? AND NOT users.disabled THEN excluded.last_login_at ELSE users.last_login_at END,
-	        login_count = users.login_count + CASE WHEN ? AND NOT users.disabled THEN 1 ELSE 0 END
-	      RETURNING id, disabled`
-)
-
-// userUpsertArgs are the upsert's values and its conflict branch's flags.
-func userUpsertArgs(l Login) (values, flags []any) {
+// userUpsertArgs are the values of the upsert's new row, in userInsert's
+// column order.
+func userUpsertArgs(l Login) []any {
 	var unionid *string
 	if l.UnionID != "" {
 		unionid = &l.UnionID
 	}
 	p := l.Profile
-	hasProfile := p != nil
 	if p == nil {
 		p = &Profile{Privilege: "[]"}
 	}
@@ -222,26 +189,22 @@ func userUpsertArgs(l Login) (values, flags []any) {
 	}
 	at := l.At.UTC()
 	var profileAt *time.Time
-	if hasProfile {
+	if l.Profile != nil {
 		profileAt = &at
 	}
-	counts := !l.Refresh
-	values = []any{l.OpenID, unionid, p.Nickname, p.Sex, p.Province, p.City, p.Country, p.AvatarURL, p.Privilege, p.Language, l.Scope,
+	return []any{l.OpenID, unionid, p.Nickname, p.Sex, p.Province, p.City, p.Country, p.AvatarURL, p.Privilege, p.Language, l.Scope,
 		l.AccessTokenEnc, l.AccessTokenExpiresAt.UTC(), l.RefreshTokenEnc, l.RefreshTokenExpiresAt.UTC(), at, at, at, profileAt}
-	flags = []any{hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, hasProfile, counts, counts}
-	return values, flags
 }
 
 // upsertWebUser upserts the user by Official Account openid in one
 // statement and returns its id and whether it is disabled.
 func upsertWebUser(tx *gorm.DB, l Login) (id int64, disabled bool, err error) {
-	values, flags := userUpsertArgs(l)
 	var row struct {
 		ID       int64
 		Disabled bool
 	}
-	q := userInsert + `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)` + userOnConflict
-	err = rawScan(tx, &row, q, append(values, flags...)...)
+	q := userInsert + `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)` + userOnConflict(l.Profile != nil, !l.Refresh)
+	err = rawScan(tx, &row, q, userUpsertArgs(l)...)
 	return row.ID, row.Disabled, err
 }
 
@@ -304,30 +267,24 @@ func webUpsert(tx *gorm.DB, l Login, always bool, linked string) (id int64, disa
 // webUpsertCTE is webUpsert's statement without its final SELECT: the
 // common table expressions u (the user: id, disabled) and i (its Official
 // Account identity), for statements that do more in the same round trip
-// (RecordLoginCompleting).
+// (RecordLoginCompleting). Its text is one of a few fixed ones, chosen by
+// the kind of login (webUpsertText), so that no parameter is a flag.
 func webUpsertCTE(l Login, always bool, linked string) (string, []any) {
-	values, flags := userUpsertArgs(l)
+	union := l.UnionID != ""
+	args := userUpsertArgs(l)
+	if !always {
+		args = append(args, l.OpenID)
+	}
+	if union {
+		args = append(args, l.UnionID, l.UnionID)
+	}
 	at := l.At.UTC()
 	var unionid *string
-	if l.UnionID != "" {
+	if union {
 		unionid = &l.UnionID
 	}
-	q := `WITH u AS (` + userInsert + `SELECT ?::text, ?::text, ?::text, ?::smallint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text,
-	        ?::bytea, ?::timestamptz, ?::bytea, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::timestamptz, 1, ?::timestamptz
-	      WHERE (?::boolean OR EXISTS (SELECT 1 FROM users WHERE openid = ?::text))
-	        AND NOT EXISTS (SELECT 1 FROM users WHERE unionid = ?::text AND openid IS NULL)
-	        AND NOT EXISTS (SELECT 1 FROM identities hi JOIN users hu ON hu.id = hi.user_id WHERE hi.unionid = ?::text AND hu.openid IS NULL)` + userOnConflict + `),
-	    i AS (INSERT INTO identities (user_id, app, appid, openid, unionid, linked_by, created_at, last_login_at, login_count)
-	      SELECT id, 'oa', ?::text, ?::text, ?::text, ?::text, ?::timestamptz, ?::timestamptz, 1 FROM u
-	      ON CONFLICT (app, openid) DO UPDATE SET
-	        unionid = COALESCE(excluded.unionid, identities.unionid),
-	        appid = CASE WHEN excluded.appid <> '' THEN excluded.appid ELSE identities.appid END,
-	        last_login_at = CASE WHEN ?::boolean AND NOT (SELECT disabled FROM u) THEN excluded.last_login_at ELSE identities.last_login_at END,
-	        login_count = identities.login_count + CASE WHEN ?::boolean AND NOT (SELECT disabled FROM u) THEN 1 ELSE 0 END)`
-	args := append(values, always, l.OpenID, unionid, unionid)
-	args = append(args, flags...)
-	args = append(args, l.AppID, l.OpenID, unionid, linked, at, at, !l.Refresh, !l.Refresh)
-	return q, args
+	args = append(args, l.AppID, l.OpenID, unionid, linked, at, at)
+	return webUpsertText(always, union, l.Profile != nil, !l.Refresh), args
 }
 
 // UserByID loads one user. Every logged-in page runs it, so it is one
