@@ -48,6 +48,15 @@ type world struct {
 }
 
 func newWorld(t *testing.T) *world {
+	hold := &holdToken{entered: make(chan struct{}), release: make(chan struct{}), delegate: http.DefaultTransport}
+	w := startWorld(t, false, hold)
+	w.hold = hold
+	return w
+}
+
+// startWorld runs the yardstick (with or without issue 17's per-state
+// bound) against a fresh simulator and database; tr carries its WeChat calls.
+func startWorld(t *testing.T, bound bool, tr http.RoundTripper) *world {
 	sim := wechatsim.New(wechatsim.Options{})
 	simSrv := httptest.NewServer(sim.Handler())
 	t.Cleanup(simSrv.Close)
@@ -56,18 +65,17 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	hold := &holdToken{entered: make(chan struct{}), release: make(chan struct{}), delegate: http.DefaultTransport}
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	h, err := newServer(t.Context(), pool, config{BaseURL: base, AppID: sim.AppID(), Secret: sim.Secret(),
-		OAuthURL: simSrv.URL, APIURL: simSrv.URL, Scope: "snsapi_userinfo", Transport: hold})
+		OAuthURL: simSrv.URL, APIURL: simSrv.URL, Scope: "snsapi_userinfo", Transport: tr, StateBound: bound})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = h
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &world{t: t, sim: sim, url: base, hold: hold}
+	return &world{t: t, sim: sim, url: base}
 }
 
 type phone struct {

@@ -22,6 +22,9 @@ type config struct {
 	// Transport carries the calls to WeChat; nil is a default transport
 	// (the test holds the owner's exchange with it).
 	Transport http.RoundTripper
+	// StateBound turns on issue 17's per-state bound (BARE_STATE_BOUND=1,
+	// bound.go): one code of a state in flight, none after a rejected one.
+	StateBound bool
 }
 
 const (
@@ -74,6 +77,13 @@ var profileTmpl = template.Must(template.New("profile").Parse(`<!doctype html>
 // newServer creates the schema if needed and returns the routes.
 func newServer(ctx context.Context, pool *pgxpool.Pool, cfg config) (http.Handler, error) {
 	if _, err := pool.Exec(ctx, schema); err != nil {
+		return nil, err
+	}
+	bound := dropBoundSchema
+	if cfg.StateBound {
+		bound = boundSchema
+	}
+	if _, err := pool.Exec(ctx, bound); err != nil {
 		return nil, err
 	}
 	tr := cfg.Transport
@@ -159,18 +169,38 @@ func (s *server) callback(w http.ResponseWriter, r *http.Request) {
 	codeHash := hashOf(code)
 	// Detached: an aborted first callback must still finish what it claimed.
 	ctx := context.WithoutCancel(r.Context())
-	var next string
-	err := s.pool.QueryRow(ctx, `INSERT INTO bare_claims (code_hash, session_hash, next)
-		SELECT $1, id_hash, next FROM bare_sessions WHERE id_hash = $2 AND state = $3 AND user_id IS NULL
-		ON CONFLICT (code_hash) DO NOTHING RETURNING next`, codeHash, sess, state).Scan(&next)
+	next, err := s.claim(ctx, codeHash, sess, state)
 	switch {
 	case err == nil:
 		s.own(ctx, w, r, code, codeHash, next)
 	case errors.Is(err, pgx.ErrNoRows):
-		s.duplicate(r.Context(), w, r, codeHash, sess)
+		s.duplicate(r.Context(), w, r, code, codeHash, sess, state)
 	default:
 		unavailable(w, r)
 	}
+}
+
+// claimSQL makes the claim row if the state is this session's and nobody
+// claimed the code. With the per-state bound the conflict has no target,
+// so the pending-state index (bound.go) refuses a second code of the state
+// in the same statement.
+const (
+	claimSQL = `INSERT INTO bare_claims (code_hash, session_hash, next)
+		SELECT $1, id_hash, next FROM bare_sessions WHERE id_hash = $2 AND state = $3 AND user_id IS NULL
+		ON CONFLICT (code_hash) DO NOTHING RETURNING next`
+	claimBoundSQL = `INSERT INTO bare_claims (code_hash, session_hash, next)
+		SELECT $1, id_hash, next FROM bare_sessions WHERE id_hash = $2 AND state = $3 AND user_id IS NULL
+		ON CONFLICT DO NOTHING RETURNING next`
+)
+
+// claim runs the claim statement; pgx.ErrNoRows means it made no row.
+func (s *server) claim(ctx context.Context, codeHash, sess, state string) (next string, err error) {
+	q := claimSQL
+	if s.cfg.StateBound {
+		q = claimBoundSQL
+	}
+	err = s.pool.QueryRow(ctx, q, codeHash, sess, state).Scan(&next)
+	return next, err
 }
 
 // own exchanges the code, stores the person, finishes the claim and makes
@@ -211,7 +241,9 @@ func (s *server) own(ctx context.Context, w http.ResponseWriter, r *http.Request
 // duplicate answers a code somebody else claimed: only the browser session
 // that claimed it, and only with the owner's outcome, polled from the row
 // (a few milliseconds apart at first, backing off to 20 ms).
-func (s *server) duplicate(ctx context.Context, w http.ResponseWriter, r *http.Request, codeHash, sess string) {
+// With the per-state bound, a code without a row of this session may be
+// the second code of a state whose first is in flight: waitTurn.
+func (s *server) duplicate(ctx context.Context, w http.ResponseWriter, r *http.Request, code, codeHash, sess, state string) {
 	ctx, cancel := context.WithTimeout(ctx, dupWait)
 	defer cancel()
 	wait := time.Millisecond
@@ -224,6 +256,9 @@ func (s *server) duplicate(ctx context.Context, w http.ResponseWriter, r *http.R
 		err := s.pool.QueryRow(ctx, `SELECT user_id, failed, next FROM bare_claims WHERE code_hash = $1 AND session_hash = $2`,
 			codeHash, sess).Scan(&userID, &failed, &next)
 		switch {
+		case errors.Is(err, pgx.ErrNoRows) && s.cfg.StateBound:
+			s.waitTurn(ctx, w, r, code, codeHash, sess, state)
+			return
 		case errors.Is(err, pgx.ErrNoRows):
 			s.replay(ctx, w, r, codeHash, sess)
 			return
