@@ -12,9 +12,17 @@
 # Postgres (from /proc, warm-up included), statements per login as
 # pg_stat_statements counts them (foreign-key checks included) and WAL records
 # per login. Revisions are built in temporary worktrees; OUT keeps the
-# binaries, logs and JSON.
+# binaries, logs and JSON. The yardstick is built from this script's own tree
+# (OUT/yardstick/bin), so every revision is measured against the same one.
+#
+# BARE_STATE_BOUND=1 adds a `bare17` row per browser count, after the
+# revisions: the yardstick with issue 17's per-state bound (bench/bareapp
+# main.go: one code of a state in flight, none after a rejected one), the
+# like-for-like reference for wxlogin on Android's variant B. The `bare` rows
+# stay the unbounded yardstick.
 #
 #   scripts/bench-commits.sh /tmp/exp "before=bc19b36 after=HEAD" "200 20" 10s
+#   BARE_STATE_BOUND=1 scripts/bench-commits.sh /tmp/exp "main=main" "20 200" 10s
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
@@ -34,12 +42,15 @@ for lr in $revs; do
     git -C "$root" worktree remove --force /tmp/exp-src-$label
   fi
 done
+(cd "$root" && go build -o $out/yardstick/bin/ ./bench/bareapp)
+bound17=${BARE_STATE_BOUND:-0}
 first=${revs%% *}; first=${first%%=*}
 loadbin=$out/$first/bin
+barebin=$out/yardstick/bin
 ticks(){ local t=0; for x in "$@"; do v=$(awk '{print $14+$15+$16+$17}' /proc/$x/stat 2>/dev/null)||continue; t=$((t+v)); done; echo $t; }
 pm=$(head -n1 $PGTEST_DATADIR/postmaster.pid)
 n=0
-one() { # label bin browsers kind
+one() { # label bin browsers kind (wx, bare, or bare17: the yardstick with the per-state bound)
   local label=$1 bin=$2 br=$3 kind=$4 sp p db apid simpid a0 a1 g0 g1 m0 m1
   n=$((n+1))
   sp=$(free_port); SIM=http://127.0.0.1:$sp
@@ -53,7 +64,8 @@ one() { # label bin browsers kind
      SESSION_KEYS=0101010101010101010101010101010101010101010101010101010101010101 TOKEN_KEY=0202020202020202020202020202020202020202020202020202020202020202 INSTANCE_ID=a DATA_DIR=$out/data$n \
      $bin/wxlogin serve >$out/app$n.log 2>&1 & apid=$!
   else
-    LISTEN_ADDR=127.0.0.1:$p BASE_URL=http://127.0.0.1:$p DATABASE_URL=$db WECHAT_APPID=$APPID WECHAT_SECRET=$SECRET WECHAT_OAUTH_URL=$SIM WECHAT_API_URL=$SIM WECHAT_SCOPE=snsapi_base $bin/bareapp >$out/app$n.log 2>&1 & apid=$!
+    local b=0; [ $kind = bare17 ] && b=1
+    LISTEN_ADDR=127.0.0.1:$p BASE_URL=http://127.0.0.1:$p DATABASE_URL=$db WECHAT_APPID=$APPID WECHAT_SECRET=$SECRET WECHAT_OAUTH_URL=$SIM WECHAT_API_URL=$SIM WECHAT_SCOPE=snsapi_base BARE_STATE_BOUND=$b $bin/bareapp >$out/app$n.log 2>&1 & apid=$!
   fi
   for i in $(seq 200); do curl -sf http://127.0.0.1:$p/healthz >/dev/null && break; sleep 0.1; done
   curl -sf http://127.0.0.1:$sp/healthz >/dev/null || sleep 1
@@ -77,7 +89,8 @@ PY
 echo "| build | browsers | logins/s | failed | callback p50 / p99 ms | dup-after-owner p99 ms | app CPU ms/login | Postgres CPU ms/login | total | statements/login | WAL records/login | exchanges/code |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for br in $brs; do
-  one bare $loadbin $br bare
+  one bare $barebin $br bare
   for lr in $revs; do one ${lr%%=*} $out/${lr%%=*}/bin $br wx; done
-  one bare $loadbin $br bare
+  [ "$bound17" != 1 ] || one bare17 $barebin $br bare17
+  one bare $barebin $br bare
 done

@@ -26,6 +26,10 @@
 #   BENCH_BARE=1         after every direct single-instance run, run the yardstick (bench/bareapp: bare
 #                        net/http + pgx, issue 12) with the same load settings on a fresh simulator and
 #                        database, and write the ratios into docs/BENCHMARKS.md between the BARE markers
+#   BENCH_BARE17="20 200"  at these browser counts, after the yardstick, also run it with issue 17's per-state
+#                        bound (BARE_STATE_BOUND=1: one code of a state in flight, none after a rejected one) and
+#                        add a row of its own, labelled so, to the same table; the unbounded yardstick stays the
+#                        headline ratio. Empty: none (each adds one run of BENCH_WARMUP + BENCH_DURATION)
 #   BENCH_OUT=docs/BENCHMARKS.md   ("-" for stdout only)
 #   BENCH_KEEP=          a directory to keep logs, profiles and JSON in (default: a temp dir, removed)
 #   BENCH_COMMIT=        what to name as the commit measured (default: git rev-parse HEAD)
@@ -47,6 +51,7 @@ SCOPE=${BENCH_SCOPE:-}
 RUNS=${BENCH_RUNS:-1:$BROWSERS 2:$BROWSERS 1:20 2:20 4p:$BROWSERS}
 GOBENCH=${BENCH_GO:-1}
 BARE=${BENCH_BARE:-1}
+BARE17=${BENCH_BARE17-20 200}
 OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
 
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -132,8 +137,9 @@ start_instance() {
   wait_ready "$inst_url/readyz"
 }
 
-# start_bare NAME DB_URL: starts the yardstick (bench/bareapp) with wxlogin's
-# pool size; sets bare_pid and bare_url. Its scope is wxlogin's: BENCH_SCOPE,
+# start_bare NAME DB_URL [BOUND]: starts the yardstick (bench/bareapp) with
+# wxlogin's pool size, with issue 17's per-state bound if BOUND is 1; sets
+# bare_pid and bare_url. Its scope is wxlogin's: BENCH_SCOPE,
 # else what wxlogin's default (auto) picks for a browser it has never seen,
 # which every virtual browser is: snsapi_base, one WeChat call per login.
 start_bare() {
@@ -141,38 +147,45 @@ start_bare() {
   port=$(free_port)
   LISTEN_ADDR=127.0.0.1:$port BASE_URL=http://127.0.0.1:$port DATABASE_URL=$2 \
     WECHAT_APPID=$APPID WECHAT_SECRET=$SECRET WECHAT_OAUTH_URL=$SIM WECHAT_API_URL=$SIM \
-    WECHAT_SCOPE=${SCOPE:-snsapi_base} "$bin/bareapp" >"$work/$1.log" 2>&1 &
+    WECHAT_SCOPE=${SCOPE:-snsapi_base} BARE_STATE_BOUND=${3:-0} "$bin/bareapp" >"$work/$1.log" 2>&1 &
   bare_pid=$!
   pids+=("$bare_pid")
   bare_url=http://127.0.0.1:$port
   wait_ready "$bare_url/healthz"
 }
 
-# bare_run K LABEL BROWSERS: the yardstick under the same load as run K;
-# appends a row comparing it with run K to $work/bare-rows.md.
+# bare_run K LABEL BROWSERS [BOUND]: the yardstick under the same load as
+# run K (with issue 17's per-state bound if BOUND is 1, as its own clearly
+# labelled row); appends a row comparing it with run K to $work/bare-rows.md.
 bare_run() {
-  local k=$1 label=$2 browsers=$3 db=bench_${1}_bare dburl t0 t1 b0 b1 pg0 pg1 st=0
-  start_sim "sim${k}b"
+  local k=$1 label=$2 browsers=$3 bound=${4:-0} sfx=b what="yardstick: bare net/http + pgx" db dburl t0 t1 b0 b1 pg0 pg1 st=0
+  if [ "$bound" = 1 ]; then
+    sfx=b17 what="yardstick with issue 17's per-state bound (BARE_STATE_BOUND=1)"
+    label="$label, against the yardstick with issue 17's per-state bound"
+  fi
+  db=bench_${k}_$sfx
+  start_sim "sim${k}$sfx"
   psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
   dburl=${TEST_DATABASE_URL%/postgres*}/$db?sslmode=disable
-  start_bare "bare$k" "$dburl"
-  say "run $k, yardstick: bare net/http + pgx ($bare_url), same settings"
+  start_bare "bare$k$sfx" "$dburl" "$bound"
+  say "run $k, $what ($bare_url), same settings"
   t0=$(date +%s.%N)
   b0=$(cpu_ticks "$bare_pid")
   pg0=$(cpu_ticks $(pg_pids))
   "$bin/wxlogin-load" -url "$bare_url" -sim "$SIM" -c "$browsers" -d "$DURATION" -warmup "$WARMUP" \
     -latency "$LATENCY" -dup "$DUP" -variant mix ${SCOPE:+-scope "$SCOPE"} \
-    -json "$work/run${k}b.json" >"$work/run${k}b.txt" 2>"$work/run${k}b.progress" || st=$?
+    -json "$work/run${k}$sfx.json" >"$work/run${k}$sfx.txt" 2>"$work/run${k}$sfx.progress" || st=$?
   t1=$(date +%s.%N)
   b1=$(cpu_ticks "$bare_pid")
   pg1=$(cpu_ticks $(pg_pids))
-  cat "$work/run${k}b.txt" >&2
-  [ "$st" -eq 0 ] || { say "run $k, yardstick: correctness targets missed (exit $st)"; status=1; }
-  python3 - "$label" "$work/run$k.json" "$work/run$k.cpu.json" "$work/run${k}b.json" \
-    "$(getconf CLK_TCK)" "$b0" "$b1" "$pg0" "$pg1" >>"$work/bare-rows.md" <<'PY'
+  cat "$work/run${k}$sfx.txt" >&2
+  [ "$st" -eq 0 ] || { say "run $k, $what: correctness targets missed (exit $st)"; status=1; }
+  python3 - "$label" "$work/run$k.json" "$work/run$k.cpu.json" "$work/run${k}$sfx.json" \
+    "$(getconf CLK_TCK)" "$b0" "$b1" "$pg0" "$pg1" "$bound" >>"$work/bare-rows.md" <<'PY'
 import json, sys
 label, wx, wxcpu, bare = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3])), json.load(open(sys.argv[4]))
 hz, b0, b1, pg0, pg1 = (float(x) for x in sys.argv[5:10])
+ratio = "%.2f×" if sys.argv[10] == "1" else "**%.2f×**"  # the unbounded yardstick is the headline
 def logins(r):  # every login the CPU was spent on, warm-up included
     l = r["logins"]
     return max(1, l["ok"] + l["failed"] + l["warmup_logins"])
@@ -183,7 +196,7 @@ def p99(r, *path):
 wl, bl = wx["logins"]["per_second"], bare["logins"]["per_second"]
 wx_ms = 1000 * (wxcpu["wxlogin"] + wxcpu["postgres"]) / logins(wx)
 bare_ms = 1000 * ((b1 - b0) + (pg1 - pg0)) / hz / logins(bare)
-print("| %s | %.0f | %.0f | **%.2f×** | %.0f / %.0f | %.1f / %.1f | %d / %d | %.3f / %.3f | %.2f / %.2f |" % (
+print(("| %s | %.0f | %.0f | " + ratio + " | %.0f / %.0f | %.1f / %.1f | %d / %d | %.3f / %.3f | %.2f / %.2f |") % (
     label, wl, bl, wl / bl if bl else 0,
     p99(wx, "callback_ms"), p99(bare, "callback_ms"),
     p99(wx, "duplicate_after_owner_ms", "same_instance"), p99(bare, "duplicate_after_owner_ms", "same_instance"),
@@ -272,6 +285,7 @@ PY
   for p in "${inst_pids[@]}" "$sim_pid"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   if [ "$BARE" = 1 ] && [ "$n" -eq 1 ] && [ "$pooled" -eq 0 ]; then
     bare_run "$k" "$label" "$browsers"
+    case " $BARE17 " in *" $browsers "*) bare_run "$k" "$label" "$browsers" 1 ;; esac
   fi
 done
 
@@ -313,7 +327,10 @@ import sys
 out, rows, when, commit, lat, dup, warm, dur, scope = sys.argv[1:10]
 begin, end = "<!-- BARE:BEGIN (scripts/bench.sh writes this table) -->", "<!-- BARE:END -->"
 table = (f"{begin}\n`make bench` on {when}, commit {commit}: scope {scope}, simulator latency {lat}, {dup} double callbacks "
-         f"(A/B mixed), {warm} warm-up + {dur}; each yardstick run right after wxlogin's, on a fresh simulator and database.\n\n"
+         f"(A/B mixed), {warm} warm-up + {dur}; each yardstick run right after wxlogin's, on a fresh simulator and database. "
+         "The ratio is against the yardstick as it is (the headline); rows \"against the yardstick with issue 17's per-state bound\" "
+         "compare the same wxlogin run with the yardstick run with BARE_STATE_BOUND=1 (one code of a state in flight, "
+         "none after a rejected one, as wxlogin).\n\n"
          "| run | wxlogin logins/s | bare logins/s | ratio | callback p99 ms (wxlogin / bare) "
          "| duplicate after owner p99 ms | failed logins | exchanges per code | CPU ms per login, app + Postgres |\n"
          "|---|---|---|---|---|---|---|---|---|\n" + open(rows).read() + end)
