@@ -98,7 +98,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	a := &App{Config: cfg, DB: db, Log: log, Metrics: metrics.New(db.SQL)}
+	a := &App{Config: cfg, DB: db, Log: log, Metrics: metrics.New(db)}
 	a.Entries = entrycount.New(db, log.With("component", "entrycount"))
 
 	wcfg := wechat.Config{

@@ -230,6 +230,13 @@ func TestLoginRoundTripBudget(t *testing.T) {
 			if login == 0 {
 				t.Fatal("no statement counted: the tracer is not installed on the pool")
 			}
+			// The profile page sends one statement, through the query layer
+			// (pgx's pool directly, not database/sql): counting nothing there
+			// means statements bypass the tracer, and the budget would pass
+			// for the wrong reason.
+			if n := counter.total(p("profile")); n == 0 {
+				t.Fatal("the profile page's statement was not counted: the query layer bypasses the tracer")
+			}
 			if login > tc.budget {
 				t.Errorf("a login sends %d statements to Postgres, budget %d", login, tc.budget)
 			}

@@ -69,7 +69,7 @@ func newBenchApp(b *testing.B) *benchApp {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h, err := New(Deps{Config: cfg, Store: db, Gate: gate, Sessions: sessions, Metrics: metrics.New(db.SQL), Logger: log,
+	h, err := New(Deps{Config: cfg, Store: db, Gate: gate, Sessions: sessions, Metrics: metrics.New(db), Logger: log,
 		WeChat: wechat.New(wechat.Config{AppID: cfg.WeChatAppID, Secret: cfg.WeChatSecret, OAuthURL: cfg.WeChatOAuthURL, APIURL: cfg.WeChatAPIURL})})
 	if err != nil {
 		b.Fatal(err)

@@ -3,7 +3,6 @@
 package metrics
 
 import (
-	"database/sql"
 	"net/http"
 	"strconv"
 	"time"
@@ -33,11 +32,11 @@ type Metrics struct {
 }
 
 // New registers the collectors; db may be nil (no pool metrics).
-func New(db *sql.DB) *Metrics {
+func New(db DBStats) *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if db != nil {
-		reg.MustRegister(collectors.NewDBStatsCollector(db, "wxlogin"))
+		reg.MustRegister(newDBStatsCollector(db, "wxlogin"))
 	}
 	fast := []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 	m := &Metrics{

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	neturl "net/url"
 	"os"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/glebarez/sqlite"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -23,7 +26,11 @@ import (
 	"wxlogin/migrations"
 )
 
-// DB is the application's database handle: GORM on top of one *sql.DB pool.
+// DB is the application's database handle. On Postgres the process has one
+// pool of connections, pgx's (pool): the login's statements run on it
+// directly (hotquery.go), and database/sql (SQL), and GORM on top of it, run
+// on the same pool, so DB_MAX_CONNS bounds them all together. On SQLite,
+// GORM and every query share one database/sql connection.
 type DB struct {
 	Gorm    *gorm.DB
 	SQL     *sql.DB
@@ -32,13 +39,16 @@ type DB struct {
 	// LISTEN connection uses it unless DATABASE_LISTEN_URL names another.
 	URL string
 
-	mode *queryMode // nil on SQLite
+	mode *queryMode    // nil on SQLite
+	pool *pgxpool.Pool // nil on SQLite
 }
 
-// Options tune the pool; zero values pick defaults sized for a 2-core host.
+// Options tune the Postgres pool; zero values pick defaults sized for a
+// 2-core host. MaxOpenConns (DB_MAX_CONNS) bounds every connection the
+// process opens to the database, whichever API the statement goes through;
+// idle connections are kept up to it until ConnMaxIdleTime.
 type Options struct {
 	MaxOpenConns    int
-	MaxIdleConns    int
 	ConnMaxLifetime time.Duration
 	ConnMaxIdleTime time.Duration
 	Logger          *slog.Logger
@@ -62,19 +72,24 @@ func Open(ctx context.Context, url, dataDir string, o Options) (*DB, error) {
 		err     error
 		dialect migrations.Dialect
 		mode    *queryMode
+		pool    *pgxpool.Pool
 	)
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 		dialect = migrations.Postgres
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		var pool *sql.DB
-		pool, mode, err = openPostgres(pctx, withConnectTimeout(url), o.Tracer)
+		pool, mode, err = openPostgres(pctx, withConnectTimeout(url), o)
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 		}
-		gdb, err = gorm.Open(postgres.New(postgres.Config{Conn: pool}), gcfg)
+		// database/sql keeps no idle connection of its own (OpenDBFromPool
+		// sets MaxIdleConns 0) and sets no limit of its own: each of its
+		// statements and transactions borrows a pool connection and gives
+		// it back when done, so it can neither hold connections the login's
+		// statements wait for nor queue separately (one bound, one queue).
+		gdb, err = gorm.Open(postgres.New(postgres.Config{Conn: stdlib.OpenDBFromPool(pool)}), gcfg)
 		if err != nil {
-			_ = pool.Close()
+			pool.Close()
 		}
 	} else {
 		dialect = migrations.SQLite
@@ -102,10 +117,8 @@ func Open(ctx context.Context, url, dataDir string, o Options) (*DB, error) {
 		// One writer at a time is all SQLite allows; a single connection turns
 		// SQLITE_BUSY storms into an orderly queue. SQLite is for development.
 		sqlDB.SetMaxOpenConns(1)
-	} else {
-		applyPool(sqlDB, o)
 	}
-	db := &DB{Gorm: gdb, SQL: sqlDB, Dialect: dialect, mode: mode}
+	db := &DB{Gorm: gdb, SQL: sqlDB, Dialect: dialect, mode: mode, pool: pool}
 	if dialect == migrations.Postgres {
 		db.URL = url
 		if o.Logger != nil {
@@ -115,7 +128,7 @@ func Open(ctx context.Context, url, dataDir string, o Options) (*DB, error) {
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := sqlDB.PingContext(pctx); err != nil {
-		_ = sqlDB.Close()
+		_ = db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 	}
 	return db, nil
@@ -171,12 +184,10 @@ func withConnectTimeout(raw string) string {
 	return u.String()
 }
 
-func applyPool(sqlDB *sql.DB, o Options) {
-	if o.MaxOpenConns == 0 {
+// applyPool sizes the Postgres pool.
+func applyPool(cfg *pgxpool.Config, o Options) {
+	if o.MaxOpenConns <= 0 {
 		o.MaxOpenConns = 20 // config.DefaultDBMaxConns
-	}
-	if o.MaxIdleConns == 0 {
-		o.MaxIdleConns = o.MaxOpenConns
 	}
 	if o.ConnMaxLifetime == 0 {
 		o.ConnMaxLifetime = 30 * time.Minute
@@ -184,10 +195,10 @@ func applyPool(sqlDB *sql.DB, o Options) {
 	if o.ConnMaxIdleTime == 0 {
 		o.ConnMaxIdleTime = 5 * time.Minute
 	}
-	sqlDB.SetMaxOpenConns(o.MaxOpenConns)
-	sqlDB.SetMaxIdleConns(o.MaxIdleConns)
-	sqlDB.SetConnMaxLifetime(o.ConnMaxLifetime)
-	sqlDB.SetConnMaxIdleTime(o.ConnMaxIdleTime)
+	cfg.MaxConns = int32(min(o.MaxOpenConns, math.MaxInt32))
+	cfg.MinConns = 0
+	cfg.MaxConnLifetime = o.ConnMaxLifetime
+	cfg.MaxConnIdleTime = o.ConnMaxIdleTime
 }
 
 // Migrate brings the schema up to date.
@@ -199,8 +210,15 @@ func (db *DB) Migrate(ctx context.Context) error {
 // Ping checks the database answers within ctx.
 func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
 
-// Close releases the pool.
-func (db *DB) Close() error { return db.SQL.Close() }
+// Close releases the pool. On Postgres it waits for connections in use to
+// come back.
+func (db *DB) Close() error {
+	err := db.SQL.Close()
+	if db.pool != nil {
+		db.pool.Close()
+	}
+	return err
+}
 
 // ErrNotFound is returned when a looked-up row does not exist.
 var ErrNotFound = errors.New("not found")
@@ -210,4 +228,26 @@ func notFound(err error) error {
 		return ErrNotFound
 	}
 	return err
+}
+
+// Stats reports the connection pool's use in database/sql's terms, for
+// /metrics: on Postgres, pgx's pool, which every statement goes through
+// (waits are acquisitions that found no idle connection, including those
+// that waited for a new one to be made; idle connections
+// closed by age are counted as MaxIdleTimeClosed); on SQLite, database/sql's.
+func (db *DB) Stats() sql.DBStats {
+	if db.pool == nil {
+		return db.SQL.Stats()
+	}
+	s := db.pool.Stat()
+	return sql.DBStats{
+		MaxOpenConnections: int(s.MaxConns()),
+		OpenConnections:    int(s.TotalConns()),
+		InUse:              int(s.AcquiredConns()),
+		Idle:               int(s.IdleConns()),
+		WaitCount:          s.EmptyAcquireCount(),
+		WaitDuration:       s.EmptyAcquireWaitTime(),
+		MaxIdleTimeClosed:  s.MaxIdleDestroyCount(),
+		MaxLifetimeClosed:  s.MaxLifetimeDestroyCount(),
+	}
 }

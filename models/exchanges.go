@@ -164,7 +164,7 @@ func (db *DB) ClaimExchange(ctx context.Context, row *CodeExchange, lease time.D
 		prior  sql.NullString
 		others int
 	)
-	err = db.SQL.QueryRowContext(ctx, db.rebind(q), args...).Scan(&prior, &others)
+	err = db.queryRow(ctx, db.rebind(q), args...).Scan(&prior, &others)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, "", nil
 	}
@@ -175,7 +175,7 @@ func (db *DB) ClaimExchange(ctx context.Context, row *CodeExchange, lease time.D
 		return true, prior.String, nil // a state's first code: nothing to look at again
 	}
 	var spent bool
-	err = db.SQL.QueryRowContext(ctx, db.rebind(`SELECT EXISTS (SELECT 1 FROM code_exchanges WHERE state_hash = ? AND status = ? AND error_kind IN (?, ?)),
+	err = db.queryRow(ctx, db.rebind(`SELECT EXISTS (SELECT 1 FROM code_exchanges WHERE state_hash = ? AND status = ? AND error_kind IN (?, ?)),
 		(SELECT p.openid FROM code_exchanges p WHERE p.state_hash = ? AND p.status = ? ORDER BY p.id LIMIT 1)`),
 		row.StateHash, StatusFailed, KindRejected, KindMismatch, row.StateHash, StatusDone).Scan(&spent, &prior)
 	if err != nil {
@@ -235,7 +235,7 @@ func (db *DB) sqliteAge(r *CodeExchange) {
 func (db *DB) ExchangeByCode(ctx context.Context, codeHash string) (*CodeExchange, error) {
 	q, args := db.selectExchanges()
 	var r CodeExchange
-	err := scanExchange(db.SQL.QueryRowContext(ctx, db.rebind(q+` WHERE code_hash = ?`), append(args, codeHash)...), &r)
+	err := scanExchange(db.queryRow(ctx, db.rebind(q+` WHERE code_hash = ?`), append(args, codeHash)...), &r)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -305,13 +305,11 @@ func (db *DB) finish(ctx context.Context, set string, args []any, codeHash strin
 		q = `WITH u AS (` + q + ` RETURNING code_hash) SELECT pg_notify(?, code_hash) FROM u`
 		args = append(args, notifyChannel)
 	}
-	res, err := db.SQL.ExecContext(ctx, db.rebind(q), args...)
+	n, err := db.exec(ctx, db.rebind(q), args...)
 	if err != nil {
 		return err
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
+	if n == 0 {
 		return ErrLostLease
 	}
 	return nil
@@ -323,7 +321,7 @@ func (db *DB) notify(ctx context.Context, codeHash string) {
 	if db.Dialect != "postgres" {
 		return
 	}
-	_, _ = db.SQL.ExecContext(ctx, "SELECT pg_notify($1, $2)", notifyChannel, codeHash)
+	_, _ = db.exec(ctx, "SELECT pg_notify($1, $2)", notifyChannel, codeHash)
 }
 
 // TakeOverExchange makes owner the owner of a pending row whose lease has
@@ -341,7 +339,7 @@ func (db *DB) TakeOverExchange(ctx context.Context, codeHash, owner string, leas
 	args = append(args, codeHash, StatusPending)
 	args = append(args, nowArgs...)
 	var attempt int
-	err := db.SQL.QueryRowContext(ctx, db.rebind(q), args...).Scan(&attempt)
+	err := db.queryRow(ctx, db.rebind(q), args...).Scan(&attempt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Fence{}, false, nil
 	}
@@ -361,11 +359,7 @@ func (db *DB) AbandonExchange(ctx context.Context, codeHash string) (bool, error
 	args = append(args, nowArgs...)
 	args = append(args, codeHash, StatusPending)
 	args = append(args, nowArgs...)
-	res, err := db.SQL.ExecContext(ctx, db.rebind(q), args...)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
+	n, err := db.exec(ctx, db.rebind(q), args...)
 	if n == 1 {
 		db.notify(ctx, codeHash)
 	}
@@ -379,13 +373,13 @@ func (db *DB) NoteDuplicate(ctx context.Context, codeHash string, waited bool) e
 	if waited {
 		w = 1
 	}
-	_, err := db.SQL.ExecContext(ctx, db.rebind(`UPDATE code_exchanges SET duplicates = duplicates + 1, waits = waits + ? WHERE code_hash = ?`), w, codeHash)
+	_, err := db.exec(ctx, db.rebind(`UPDATE code_exchanges SET duplicates = duplicates + 1, waits = waits + ? WHERE code_hash = ?`), w, codeHash)
 	return err
 }
 
 // MarkRestarted records that the login of a rejected code was restarted.
 func (db *DB) MarkRestarted(ctx context.Context, codeHash string) error {
-	_, err := db.SQL.ExecContext(ctx, db.rebind(`UPDATE code_exchanges SET restarted = ? WHERE code_hash = ?`), true, codeHash)
+	_, err := db.exec(ctx, db.rebind(`UPDATE code_exchanges SET restarted = ? WHERE code_hash = ?`), true, codeHash)
 	return err
 }
 
@@ -403,6 +397,6 @@ func (db *DB) CountExchanges(ctx context.Context, status string) (int64, error) 
 // exactly as finishing an exchange does (the listener's probe uses it, so
 // the probe travels the wake-ups' way, through a pooler if there is one).
 func (db *DB) Notify(ctx context.Context, payload string) error {
-	_, err := db.SQL.ExecContext(ctx, "SELECT pg_notify($1, $2)", notifyChannel, payload)
+	_, err := db.exec(ctx, "SELECT pg_notify($1, $2)", notifyChannel, payload)
 	return err
 }

@@ -27,7 +27,7 @@ func (db *DB) RecordLoginCompleting(ctx context.Context, l Login, codeHash strin
 	}
 	q, args := loginCompletingSQL(l, codeHash, f)
 	var finished int
-	err = db.SQL.QueryRowContext(ctx, db.rebind(q), args...).Scan(&id, &disabled, &finished)
+	err = db.queryRow(ctx, db.rebind(q), args...).Scan(&id, &disabled, &finished)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		// A first login with a unionid: it may link to the person's other

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	neturl "net/url"
@@ -10,7 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // How queries reach Postgres, chosen per connection at connect time.
@@ -50,7 +49,8 @@ import (
 // made at Open). Every connection is checked after it connects; one whose
 // mode does not fit what it reached (DNS moved DATABASE_URL to a pooler or
 // off it) is closed and reported as driver.ErrBadConn, which database/sql
-// answers by connecting again — now in the fitting mode.
+// and the query layer (hotquery.go) answer by connecting again — now in the
+// fitting mode.
 //
 // A default_query_exec_mode given in DATABASE_URL (pgx's own parameter, what
 // users behind PgBouncer used to add by hand) is obeyed as it is, for every
@@ -99,19 +99,20 @@ func behindPooler(ctx context.Context, conn *pgx.Conn) (bool, error) {
 	return uint32(pid) != conn.PgConn().PID(), nil
 }
 
-// openPostgres opens the pool with the query mode of each connection fitted
-// to what it reaches (see queryMode). tracer, if not nil, is installed on
-// every pool connection (not on the probe).
-func openPostgres(ctx context.Context, url string, tracer pgx.QueryTracer) (*sql.DB, *queryMode, error) {
-	cfg, err := pgx.ParseConfig(url)
+// openPostgres opens the process's one pool, with the query mode of each
+// connection fitted to what it reaches (see queryMode) and at most maxConns
+// connections. o.Tracer, if not nil, is installed on every pool connection
+// (not on the probe). The caller runs database/sql on the same pool (Open).
+func openPostgres(ctx context.Context, url string, o Options) (*pgxpool.Pool, *queryMode, error) {
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, nil, err
 	}
 	m := &queryMode{}
 	if u, err := neturl.Parse(url); err == nil && u.Query().Get("default_query_exec_mode") != "" {
-		m.fixed = cfg.DefaultQueryExecMode
+		m.fixed = cfg.ConnConfig.DefaultQueryExecMode
 	}
-	probe, err := pgx.ConnectConfig(ctx, cfg.Copy())
+	probe, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -121,25 +122,29 @@ func openPostgres(ctx context.Context, url string, tracer pgx.QueryTracer) (*sql
 		return nil, nil, err
 	}
 	m.pooled.Store(pooled)
-	before := func(_ context.Context, cc *pgx.ConnConfig) error {
+	cfg.ConnConfig.Tracer = o.Tracer
+	cfg.BeforeConnect = func(_ context.Context, cc *pgx.ConnConfig) error {
 		cc.DefaultQueryExecMode = m.modeFor(m.pooled.Load())
-		if tracer != nil {
-			cc.Tracer = tracer
-		}
 		return nil
 	}
-	after := func(ctx context.Context, conn *pgx.Conn) error {
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
 		pooled, err := behindPooler(ctx, conn)
 		if err == nil && m.modeFor(pooled) == conn.Config().DefaultQueryExecMode {
 			return nil
 		}
-		_ = conn.Close(context.Background())
 		if err != nil {
 			return err
 		}
 		m.pooled.Store(pooled)
+		// driver.ErrBadConn: database/sql connects again, and so does
+		// the query layer (retryable); the next one gets the fitting mode.
 		return fmt.Errorf("connection reached %s; reconnecting in query mode %s: %w",
 			map[bool]string{true: "a transaction pooler", false: "Postgres directly"}[pooled], m.modeFor(pooled), driver.ErrBadConn)
 	}
-	return stdlib.OpenDB(*cfg, stdlib.OptionBeforeConnect(before), stdlib.OptionAfterConnect(after)), m, nil
+	applyPool(cfg, o)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pool, m, nil
 }

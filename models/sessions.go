@@ -48,7 +48,7 @@ const sessionColumns = "id_hash, kind, user_id, admin_id, data, ip, user_agent, 
 // building and reflective scan, the same on both dialects.
 func (db *DB) SessionByHash(ctx context.Context, idHash, kind string) (*Session, error) {
 	var s Session
-	err := db.SQL.QueryRowContext(ctx, db.query(&sessionByHashQ), idHash, kind).
+	err := db.queryRow(ctx, db.query(&sessionByHashQ), idHash, kind).
 		Scan(&s.IDHash, &s.Kind, &s.UserID, &s.AdminID, &s.Data, &s.IP, &s.UserAgent, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -77,7 +77,7 @@ func (db *DB) SessionWithUserByHash(ctx context.Context, idHash string) (*Sessio
 		updated  sql.Null[time.Time]
 		strs     [10]sql.Null[string]
 	)
-	err := db.SQL.QueryRowContext(ctx, db.query(&sessionWithUserQ), idHash, SessionUser).Scan(
+	err := db.queryRow(ctx, db.query(&sessionWithUserQ), idHash, SessionUser).Scan(
 		&s.IDHash, &s.Kind, &s.UserID, &s.AdminID, &s.Data, &s.IP, &s.UserAgent, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt,
 		// userColumns, in order; NULL throughout when there is no user.
 		&uid, &strs[0], &u.UnionID, &strs[1], &sex, &strs[2], &strs[3], &strs[4], &strs[5], &strs[6], &strs[7], &strs[8],
@@ -116,7 +116,7 @@ func prefixColumns(alias, columns string) string {
 // is: random ids never meet, and a login's derived id (dbsession.SaveLogin)
 // is written once by whichever duplicate request of the login comes first.
 func (db *DB) InsertSession(ctx context.Context, s *Session) error {
-	_, err := db.SQL.ExecContext(ctx, db.query(&insertSessionQ),
+	_, err := db.exec(ctx, db.query(&insertSessionQ),
 		s.IDHash, s.Kind, s.UserID, s.AdminID, s.Data, s.IP, s.UserAgent,
 		s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC())
 	return err
@@ -132,13 +132,11 @@ var insertSessionQ = newQuery(`INSERT INTO sessions (` + sessionColumns + `)
 // duplicate request of the same login wrote the new id first) it is what
 // it means: delete the old row, insert the new one unless it exists.
 func (db *DB) ReplaceSession(ctx context.Context, oldHash string, s *Session) error {
-	res, err := db.SQL.ExecContext(ctx, db.query(&replaceSessionQ),
+	n, err := db.exec(ctx, db.query(&replaceSessionQ),
 		s.IDHash, s.Kind, s.UserID, s.AdminID, s.Data, s.IP, s.UserAgent,
 		s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC(), oldHash, s.IDHash)
-	if err == nil {
-		if n, err := res.RowsAffected(); err == nil && n == 1 {
-			return nil
-		}
+	if err == nil && n == 1 {
+		return nil
 	}
 	// A unique violation (the new id inserted between the check and the
 	// update) ends here too; the statements below settle it.

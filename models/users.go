@@ -303,7 +303,7 @@ func (db *DB) UserByOpenID(ctx context.Context, openid string) (*User, error) {
 // column with one ? placeholder), or ErrNotFound.
 func (db *DB) userWhere(ctx context.Context, where string, arg any) (*User, error) {
 	var u User
-	err := db.SQL.QueryRowContext(ctx, db.rebind(`SELECT `+userSelect+` FROM users WHERE `+where), arg).
+	err := db.queryRow(ctx, db.rebind(`SELECT `+userSelect+` FROM users WHERE `+where), arg).
 		Scan(&u.ID, &u.OpenID, &u.UnionID, &u.Nickname, &u.Sex, &u.Province, &u.City, &u.Country, &u.AvatarURL,
 			&u.Privilege, &u.Language, &u.Scope, &u.AccessTokenEnc, &u.AccessTokenExpiresAt, &u.RefreshTokenEnc, &u.RefreshTokenExpiresAt,
 			&u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.LoginCount, &u.ProfileUpdatedAt)
