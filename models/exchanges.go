@@ -210,6 +210,11 @@ func (db *DB) selectExchanges() (string, []any) {
 	return `SELECT ` + exchangeColumns + `, lease_until < ?, 0.0` + exchangeUser, []any{now}
 }
 
+// scanFunc is a Scan method as a value (queryEach's rows).
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
 func scanExchange(sc interface{ Scan(...any) error }, r *CodeExchange) error {
 	var (
 		age       float64
@@ -254,22 +259,21 @@ const maxStateRows = 16
 // ExchangesByState returns a state's rows, oldest first.
 func (db *DB) ExchangesByState(ctx context.Context, stateHash string) ([]CodeExchange, error) {
 	q, args := db.selectExchanges()
-	rows, err := db.SQL.QueryContext(ctx, db.rebind(q+` WHERE state_hash = ? ORDER BY id LIMIT `+strconv.Itoa(maxStateRows)),
-		append(args, stateHash)...)
+	var out []CodeExchange
+	err := db.queryEach(ctx, db.rebind(q+` WHERE state_hash = ? ORDER BY id LIMIT `+strconv.Itoa(maxStateRows)), append(args, stateHash),
+		func(scan func(...any) error) error {
+			var r CodeExchange
+			if err := scanExchange(scanFunc(scan), &r); err != nil {
+				return err
+			}
+			db.sqliteAge(&r)
+			out = append(out, r)
+			return nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []CodeExchange
-	for rows.Next() {
-		var r CodeExchange
-		if err := scanExchange(rows, &r); err != nil {
-			return nil, err
-		}
-		db.sqliteAge(&r)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CompleteExchange records a successful exchange, if the fence still holds.

@@ -11,19 +11,22 @@ import (
 
 // The query layer of the statements a login sends outside transactions
 // (the claim, the user upsert that finishes it, the session insert and
-// read, the duplicate's row read, user reads): one SQL text and one scan
-// for both dialects, run on pgx's pool directly on Postgres and on
-// database/sql on SQLite.
+// read, the exchange rows, user reads): one SQL text and one scan for both
+// dialects, run on pgx's pool directly on Postgres and on database/sql on
+// SQLite.
 //
-// database/sql in front of pgx cost a third of wxlogin's CPU per login
-// (pprof under the load tool, docs/BENCHMARKS.md): per statement it locks
-// its pool, converts the arguments to []driver.NamedValue, starts a
-// goroutine per Rows to watch the context (awaitDone), turns each column
-// into a driver.Value and converts it again into the destination
-// (convertAssign). pgxpool scans straight into the destination. The SQL,
-// its arguments, the query mode and the tracer are the same as before: pgx
-// received the arguments unchanged through its stdlib adapter too, and the
-// connections are the pool's (db.go), which database/sql also runs on.
+// Through database/sql, pgx's stdlib adapter sat under every one of these
+// statements: per statement database/sql locks its pool, converts the
+// arguments to []driver.NamedValue, watches the context of each Rows,
+// turns each column into a driver.Value and converts it again into the
+// destination (convertAssign). pgxpool scans straight into the
+// destination: 58% fewer allocations per exchange-row or user read, 36%
+// fewer per session-with-user read, and a few percent of wxlogin's CPU per
+// login under load (docs/BENCHMARKS.md; the network round trip itself,
+// which stays, is most of a statement's cost). The SQL, its arguments, the
+// query mode and the tracer are the same as before: pgx received the
+// arguments unchanged through its stdlib adapter too, and the connections
+// are the pool's (db.go), which database/sql also runs on.
 //
 // Callers write q for db's dialect (db.rebind, db.query), exactly as for
 // db.SQL, and must call Scan on every row they ask for: on Postgres it is
@@ -63,6 +66,53 @@ func (r hotRow) Scan(dest ...any) error {
 		}
 	}
 	return err
+}
+
+// queryEach runs a statement and calls each with the Scan of every row it
+// returns, in order, until each returns an error (which queryEach returns).
+func (db *DB) queryEach(ctx context.Context, q string, args []any, each func(scan func(dest ...any) error) error) error {
+	if db.pool == nil {
+		rows, err := db.SQL.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := each(rows.Scan); err != nil {
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return rows.Close()
+	}
+	var err error
+	for range maxAttempts {
+		seen := false
+		if err = db.eachPgx(ctx, q, args, func(scan func(dest ...any) error) error {
+			seen = true
+			return each(scan)
+		}); seen || !retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func (db *DB) eachPgx(ctx context.Context, q string, args []any, each func(scan func(dest ...any) error) error) error {
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows.Scan); err != nil {
+			return err
+		}
+	}
+	rows.Close()
+	return rows.Err()
 }
 
 // exec runs a statement and returns how many rows it affected (for a

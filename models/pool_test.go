@@ -57,6 +57,9 @@ func TestOnePoolBoundsEveryStatement(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
+	// Open's probe connection (query mode) is closed, but its server
+	// process may still be exiting and would count against the limit.
+	waitForBackends(t, admin, role, 1)
 
 	var (
 		ready, done sync.WaitGroup
@@ -203,6 +206,34 @@ func wantNotFound(err error) error {
 func TestPgxNoRowsIsSQLNoRows(t *testing.T) {
 	if !errors.Is(pgx.ErrNoRows, sql.ErrNoRows) {
 		t.Fatal("pgx.ErrNoRows does not match sql.ErrNoRows")
+	}
+}
+
+// waitForBackends waits until role has at most n server processes.
+func waitForBackends(t *testing.T, admin, role string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var have int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE usename = $1", role).Scan(&have); err != nil {
+			t.Fatal(err)
+		}
+		if have <= n {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("role %s still has %d server processes, want at most %d", role, have, n)
+		case <-tick.C:
+		}
 	}
 }
 
