@@ -332,22 +332,68 @@ func (s *Store) SaveRenewed(r *http.Request, w http.ResponseWriter, sess *sessio
 // browser's secret id) and still new at login (it depends on the state,
 // which is single-use), so a planted pre-login id is worthless afterwards
 // as with SaveRenewed.
-func (s *Store) SaveLogin(r *http.Request, w http.ResponseWriter, sess *sessions.Session, loginKey string) error {
-	presented := s.PresentedID(r)
-	derived := ""
-	if presented != "" && loginKey != "" {
-		mac := hmac.New(sha256.New, s.cfg.Keys[0])
-		mac.Write([]byte("wxlogin login session\x00" + s.cfg.Kind + "\x00" + presented + "\x00" + loginKey))
-		derived = base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-	}
+//
+// written, if not nil, is the row LoginRow gave for this login, which the
+// login's own statement has already stored (exchange.Result.Session): then
+// only the cookie is sent.
+func (s *Store) SaveLogin(r *http.Request, w http.ResponseWriter, sess *sessions.Session, loginKey string, written *models.Session) error {
+	derived := s.loginID(r, loginKey)
 	old := ""
 	if sess.ID != "" {
 		old = hashID(sess.ID)
 	}
-	sess.ID = ""
 	m, _ := r.Context().Value(ctxKey{s.name}).(*meta)
+	if written != nil && old == "" && derived != "" && written.IDHash == hashID(derived) {
+		sess.ID, sess.IsNew = derived, false
+		written.UserID = int64Value(sess.Values[UserIDKey])
+		m.forget()
+		if m != nil {
+			m.row = written
+		}
+		return s.writeCookie(w, derived)
+	}
+	sess.ID = ""
 	m.forget()
 	return s.save(r, w, sess, old, derived)
+}
+
+// loginID is SaveLogin's derived id for the browser's presented id and
+// loginKey, "" without either.
+func (s *Store) loginID(r *http.Request, loginKey string) string {
+	presented := s.PresentedID(r)
+	if presented == "" || loginKey == "" {
+		return ""
+	}
+	mac := hmac.New(sha256.New, s.cfg.Keys[0])
+	mac.Write([]byte("wxlogin login session\x00" + s.cfg.Kind + "\x00" + presented + "\x00" + loginKey))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// LoginRow is the row SaveLogin would insert for a login of this request
+// whose session holds values (the session's values as they will be once
+// logged in, the user's id aside: a column, filled in by whoever writes the
+// row), for the exchange's owner to write together with the user
+// (models.DB.RecordLoginCompleting): one statement and one commit less per
+// login. ok is false when SaveLogin must write the row itself: the browser
+// has a session row the login replaces, or no id to derive the login's from.
+func (s *Store) LoginRow(r *http.Request, sess *sessions.Session, values map[any]any, loginKey string) (row *models.Session, ok bool) {
+	if sess.ID != "" {
+		return nil, false
+	}
+	derived := s.loginID(r, loginKey)
+	if derived == "" {
+		return nil, false
+	}
+	data, err := encodeValues([]byte{}, values, true)
+	if err != nil {
+		return nil, false
+	}
+	now := s.cfg.Now().UTC()
+	return &models.Session{
+		IDHash: hashID(derived), Kind: s.cfg.Kind, Data: data,
+		IP: clientIP(r), UserAgent: truncate(r.UserAgent(), 256),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.MaxAge),
+	}, true
 }
 
 // save is Save; a non-empty replace is the hash of a session row that the

@@ -35,10 +35,12 @@ type Store interface {
 	MarkRestarted(ctx context.Context, codeHash string) error
 	RecordLogin(ctx context.Context, l models.Login) (int64, bool, error)
 	// RecordLoginCompleting is RecordLogin that may also complete the
-	// owner's row in the same write (completed true; ErrLostLease when the
-	// fence no longer held, the user stored all the same); with completed
-	// false the gate completes the row with CompleteExchange.
-	RecordLoginCompleting(ctx context.Context, l models.Login, codeHash string, f models.Fence) (id int64, disabled, completed bool, err error)
+	// owner's row in the same write (Row true; ErrLostLease when the fence
+	// no longer held, the user stored all the same), and write the
+	// request's session row (Session true); with Row false the gate
+	// completes the row with CompleteExchange, and the caller saves the
+	// session.
+	RecordLoginCompleting(ctx context.Context, l models.Login, codeHash string, f models.Fence, sess *models.Session) (models.Completed, error)
 }
 
 // Kinds of code the gate exchanges. Both go through the same claim, wait,
@@ -231,6 +233,12 @@ type Request struct {
 	// (刷新资料, or sharing it after a silent login); the owner stores it
 	// without counting a login (models.Login.Refresh).
 	Refresh bool
+	// Session, if not nil, is the session row this request's login gives
+	// the browser (dbsession.Store.LoginRow). When this request owns the
+	// exchange, the owner writes it in the statement that stores the user
+	// where the store can (models.DB.RecordLoginCompleting), and
+	// Result.Session says it did; the caller then only sends the cookie.
+	Session *models.Session
 }
 
 func (r Request) kind() string {
@@ -265,6 +273,10 @@ type Result struct {
 	Next      string
 	Disabled  bool
 	Duplicate bool // this request joined another request's exchange of the same code
+	// Session is the id hash of the session row the owner wrote with the
+	// login (its request's Request.Session), "" if it wrote none. A
+	// duplicate of the same browser and state derives the same row.
+	Session string
 }
 
 // Errors callers map to pages.

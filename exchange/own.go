@@ -63,11 +63,18 @@ func (g *Gate) own(ctx context.Context, req Request, h hashes, f *flight, fence 
 		uid       int64
 		disabled  bool
 		completed bool
+		session   string
 	)
-	// The user and, where the store can, the finished row in one write.
+	// The user and, where the store can, the finished row and the session
+	// in one write.
 	err = g.persist(dctx, func(ctx context.Context) (err error) {
 		fence.Waiters = g.joinedSoFar(f)
-		uid, disabled, completed, err = g.store.RecordLoginCompleting(ctx, login, h.code, fence)
+		var done models.Completed
+		done, err = g.store.RecordLoginCompleting(ctx, login, h.code, fence, req.Session)
+		uid, disabled, completed, session = done.UserID, done.Disabled, done.Row, ""
+		if done.Session {
+			session = req.Session.IDHash
+		}
 		if errors.Is(err, models.ErrLostLease) {
 			return backoffStop{err}
 		}
@@ -98,7 +105,7 @@ func (g *Gate) own(ctx context.Context, req Request, h hashes, f *flight, fence 
 		// own code logged it in. Waiters go by the row.
 		g.cfg.Logger.ErrorContext(ctx, "recording a finished exchange", "err", err)
 	}
-	return Result{UserID: uid, OpenID: login.OpenID, UnionID: login.UnionID, Next: next, Disabled: disabled}, nil, errors.Is(err, models.ErrLostLease)
+	return Result{UserID: uid, OpenID: login.OpenID, UnionID: login.UnionID, Next: next, Disabled: disabled, Session: session}, nil, errors.Is(err, models.ErrLostLease)
 }
 
 // webStep is the web login's WeChat part: the code exchange, the profile

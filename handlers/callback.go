@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"time"
@@ -74,6 +75,7 @@ func (h *Handler) callback(c *gin.Context) {
 	req := exchange.Request{Code: code, State: state, BrowserID: browser, MayClaim: found}
 	if found {
 		req.Next, req.Scope, req.Refresh = ls.Next, ls.Scope, ls.Refresh
+		req.Session = h.loginRow(c, s, state)
 	}
 	res, err := h.gate.Exchange(c.Request.Context(), req)
 	if c.Request.Context().Err() != nil {
@@ -95,7 +97,11 @@ func (h *Handler) callback(c *gin.Context) {
 	if next == "" {
 		next = ls.Next
 	}
-	if err := h.logIn(c, s, res.UserID, state); err != nil {
+	var written *models.Session
+	if req.Session != nil && res.Session == req.Session.IDHash {
+		written = req.Session
+	}
+	if err := h.logIn(c, s, res.UserID, state, written); err != nil {
 		h.unavailable(c, err)
 		return
 	}
@@ -111,10 +117,24 @@ func (h *Handler) callback(c *gin.Context) {
 // browser had before login (which an attacker may have planted) ends here.
 // The id is the login's own (SaveLogin: derived from the browser and the
 // state), so the duplicate requests of one login share one session.
-func (h *Handler) logIn(c *gin.Context, s *sessions.Session, userID int64, state string) error {
+func (h *Handler) logIn(c *gin.Context, s *sessions.Session, userID int64, state string, written *models.Session) error {
 	s.Values[dbsession.UserIDKey] = userID
 	setLoginStates(s, withoutState(loginStates(s), state))
-	return h.sessions.SaveLogin(c.Request, c.Writer, s, state)
+	return h.sessions.SaveLogin(c.Request, c.Writer, s, state, written)
+}
+
+// loginRow is the session row logIn will save for this login (its values
+// are the session's without the state; the user's id is a column), for
+// the exchange's owner to write with the user; nil when logIn must write
+// it itself (dbsession.Store.LoginRow).
+func (h *Handler) loginRow(c *gin.Context, s *sessions.Session, state string) *models.Session {
+	after := &sessions.Session{Values: maps.Clone(s.Values)}
+	setLoginStates(after, withoutState(loginStates(after), state))
+	row, ok := h.sessions.LoginRow(c.Request, s, after.Values, state)
+	if !ok {
+		return nil
+	}
+	return row
 }
 
 // callbackFailed maps the gate's errors to pages.

@@ -178,7 +178,7 @@ func (h *Handler) qrStatus(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": qrlogin.Cancelled})
 		return
 	}
-	if err := h.logIn(c, s, uid, ""); err != nil {
+	if err := h.logIn(c, s, uid, "", nil); err != nil {
 		h.log.ErrorContext(c.Request.Context(), "qr login: saving the session", "err", err)
 		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "unavailable"})
 		return
@@ -196,7 +196,7 @@ func (h *Handler) qrLogIn(c *gin.Context, s *sessions.Session, uid int64) bool {
 		return false
 	}
 	if err == nil {
-		err = h.logIn(c, s, uid, "")
+		err = h.logIn(c, s, uid, "", nil)
 	}
 	if err != nil {
 		h.unavailable(c, err)

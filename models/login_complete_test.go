@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"wxlogin/models"
+	"wxlogin/testdb"
 )
 
 // RecordLoginCompleting stores the user as RecordLogin does and, on
@@ -66,7 +67,11 @@ func TestRecordLoginCompleting(t *testing.T) {
 				hash := claim(t)
 				l := tc.login
 				l.AppID, l.At = "wxoa", time.Now()
-				id, disabled, completed, err := db.RecordLoginCompleting(ctx, l, hash, tc.fence)
+				now := time.Now().UTC()
+				sess := &models.Session{IDHash: "sess-" + hash, Kind: models.SessionUser, Data: []byte{}, IP: "192.0.2.1", UserAgent: "ua",
+					CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+				done, err := db.RecordLoginCompleting(ctx, l, hash, tc.fence, sess)
+				id, disabled, completed := done.UserID, done.Disabled, done.Row
 				wantCompleted := tc.completed && pg
 				if tc.lost && wantCompleted {
 					if !errors.Is(err, models.ErrLostLease) {
@@ -77,6 +82,16 @@ func TestRecordLoginCompleting(t *testing.T) {
 				}
 				if completed != wantCompleted || disabled != tc.disabled {
 					t.Fatalf("completed %v disabled %v, want %v %v", completed, disabled, wantCompleted, tc.disabled)
+				}
+				// The session is written with the login exactly when the row is
+				// finished for a user who may log in; else the caller saves it.
+				wantSession := wantCompleted && !tc.lost && !tc.disabled
+				got, serr := db.SessionByHash(ctx, sess.IDHash, models.SessionUser)
+				if done.Session != wantSession || (serr == nil) != wantSession {
+					t.Fatalf("session written %v (read: %v), want %v", done.Session, serr, wantSession)
+				}
+				if wantSession && (got.UserID == nil || *got.UserID != id || got.IP != sess.IP || !got.ExpiresAt.Equal(sess.ExpiresAt.Truncate(time.Microsecond))) {
+					t.Fatalf("session %+v, want user %d's with the given fields", got, id)
 				}
 				u, err := db.UserByOpenID(ctx, l.OpenID)
 				if err != nil || u.ID != id || u.LoginCount != tc.count {
@@ -115,4 +130,30 @@ func TestRecordLoginCompleting(t *testing.T) {
 			})
 		}
 	})
+}
+
+// A duplicate request of the login that wrote the session row first leaves
+// the statement nothing to write: it still logs in and finishes the row, and
+// reports the session as not written by it.
+func TestRecordLoginCompletingSessionExists(t *testing.T) {
+	db := testdb.Open(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	hash := "complete-exists"
+	if ok, _, err := db.ClaimExchange(ctx, &models.CodeExchange{CodeHash: hash, StateHash: "s-" + hash, BrowserHash: "b",
+		NextPath: "/profile", Owner: "a", CreatedAt: now}, time.Minute); err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	first, _, err := db.RecordLogin(ctx, models.Login{AppID: "wxoa", OpenID: "o-exists", At: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := &models.Session{IDHash: "sess-exists", Kind: models.SessionUser, UserID: &first, Data: []byte{}, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := db.InsertSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	done, err := db.RecordLoginCompleting(ctx, models.Login{AppID: "wxoa", OpenID: "o-exists", At: now}, hash, models.Fence{Owner: "a", Attempt: 1}, sess)
+	if err != nil || !done.Row || done.Session || done.UserID != first {
+		t.Fatalf("%+v %v: want the row finished, the session not written again", done, err)
+	}
 }

@@ -58,14 +58,14 @@ func TestFinishingAnExchangeNotifies(t *testing.T) {
 			return db.FailExchange(ctx, h, models.Fence{Owner: "a", Attempt: 1}, 40029, "rejected")
 		}, false},
 		{"login completing", func(h string) error {
-			_, _, completed, err := db.RecordLoginCompleting(ctx, models.Login{OpenID: "onotify", At: time.Now()}, h, models.Fence{Owner: "a", Attempt: 1})
-			if err == nil && !completed {
+			done, err := db.RecordLoginCompleting(ctx, models.Login{OpenID: "onotify", At: time.Now()}, h, models.Fence{Owner: "a", Attempt: 1}, nil)
+			if err == nil && !done.Row {
 				err = errors.New("a returning user's login was not completed in its statement")
 			}
 			return err
 		}, false},
 		{"login completing, lease lost", func(h string) error {
-			_, _, _, err := db.RecordLoginCompleting(ctx, models.Login{OpenID: "onotify", At: time.Now()}, h, models.Fence{Owner: "b", Attempt: 1})
+			_, err := db.RecordLoginCompleting(ctx, models.Login{OpenID: "onotify", At: time.Now()}, h, models.Fence{Owner: "b", Attempt: 1}, nil)
 			return err
 		}, true},
 		{"lease lost", func(h string) error {

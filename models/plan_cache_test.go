@@ -77,11 +77,11 @@ func TestLoginStatementSettlesOnGenericPlan(t *testing.T) {
 			}
 			l := kind(i)
 			l.AppID, l.At = "wxoa", time.Now()
-			q, args := models.LoginCompletingSQL(l, hash, models.Fence{Owner: "a", Attempt: 1})
+			q, args := models.LoginCompletingSQL(l, hash, models.Fence{Owner: "a", Attempt: 1}, nil)
 			var id int64
 			var disabled bool
-			var finished int
-			if err := conn.QueryRow(ctx, q, args...).Scan(&id, &disabled, &finished); err != nil {
+			var finished, sessions int
+			if err := conn.QueryRow(ctx, q, args...).Scan(&id, &disabled, &finished, &sessions); err != nil {
 				t.Fatalf("round %d, kind %d: %v", i, j, err)
 			}
 			if finished != 1 {

@@ -110,8 +110,9 @@ func poolLogin(ctx context.Context, db *models.DB, i int) error {
 	if i%2 == 0 { // a first login with a unionid: GORM's transaction under the unionid's lock
 		unionid = fmt.Sprintf("pool-union-%d", i)
 	}
-	uid, _, completed, err := db.RecordLoginCompleting(ctx, webLogin(fmt.Sprintf("pool-openid-%d", i), unionid, now, false),
-		code, models.Fence{Owner: "o", Attempt: 1})
+	done, err := db.RecordLoginCompleting(ctx, webLogin(fmt.Sprintf("pool-openid-%d", i), unionid, now, false),
+		code, models.Fence{Owner: "o", Attempt: 1}, nil)
+	uid, completed := done.UserID, done.Row
 	if err != nil {
 		return fmt.Errorf("record login: %w", err)
 	}

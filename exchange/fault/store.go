@@ -85,11 +85,11 @@ func (s *Store) RecordLogin(ctx context.Context, l models.Login) (id int64, disa
 }
 
 // RecordLoginCompleting keeps the user's write and the row's completion
-// apart (completed is always false): each can then be failed, delayed or
+// apart (Row is always false, and no session is written): each can then be failed, delayed or
 // cut short on its own, as the fault tests need. The one-statement form of
 // models.DB has no moment between the two to inject a fault into: a failed
 // statement wrote nothing and is retried whole.
-func (s *Store) RecordLoginCompleting(ctx context.Context, l models.Login, _ string, _ models.Fence) (id int64, disabled, completed bool, err error) {
-	id, disabled, err = s.RecordLogin(ctx, l)
-	return id, disabled, false, err
+func (s *Store) RecordLoginCompleting(ctx context.Context, l models.Login, _ string, _ models.Fence, _ *models.Session) (c models.Completed, err error) {
+	c.UserID, c.Disabled, err = s.RecordLogin(ctx, l)
+	return c, err
 }
