@@ -16,7 +16,8 @@
 //     "spent" failure if the state was used up in between.
 //  2. Own. The inserting request calls WeChat on a context detached from the
 //     request (the browser aborts the first request on purpose), records the
-//     result under its fence and wakes waiters.
+//     result under its fence (with the request's session row, where the
+//     store can: Request.Session) and wakes waiters.
 //  3. Wait. A request for the same code waits for its result: on this
 //     instance on the owner's in-process flight (microseconds), across
 //     instances woken by a Postgres NOTIFY, which is only a hint, while it
