@@ -77,12 +77,7 @@ func (db *DB) queryEach(ctx context.Context, q string, args []any, each func(sca
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			if err := each(rows.Scan); err != nil {
-				return err
-			}
-		}
-		if err := rows.Err(); err != nil {
+		if err := eachRow(rows, each); err != nil {
 			return err
 		}
 		return rows.Close()
@@ -106,12 +101,25 @@ func (db *DB) eachPgx(ctx context.Context, q string, args []any, each func(scan 
 		return err
 	}
 	defer rows.Close()
+	if err := eachRow(rows, each); err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// eachRow calls each with the Scan of every row of rows (database/sql's or
+// pgx's), then reports the rows' error.
+func eachRow(rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}, each func(scan func(dest ...any) error) error) error {
 	for rows.Next() {
 		if err := each(rows.Scan); err != nil {
 			return err
 		}
 	}
-	rows.Close()
 	return rows.Err()
 }
 

@@ -97,14 +97,9 @@ func (s *server) waitTurn(ctx context.Context, w http.ResponseWriter, r *http.Re
 				return
 			}
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !pause(ctx, &wait) {
 			unavailable(w, r)
 			return
-		case <-t.C:
 		}
-		wait = min(wait*2, 20*time.Millisecond)
 	}
 }

@@ -278,15 +278,10 @@ func (s *server) duplicate(ctx context.Context, w http.ResponseWriter, r *http.R
 			http.Redirect(w, r, next, http.StatusFound)
 			return
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !pause(ctx, &wait) {
 			unavailable(w, r)
 			return
-		case <-t.C:
 		}
-		wait = min(wait*2, 20*time.Millisecond)
 	}
 }
 
@@ -341,4 +336,18 @@ func (s *server) profile(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = profileTmpl.Execute(w, struct{ Nickname, Avatar string }{nickname, avatar})
+}
+
+// pause waits *wait, or less if ctx ends first (false), and doubles *wait
+// up to 20 ms: a duplicate's poll of the claim row.
+func pause(ctx context.Context, wait *time.Duration) bool {
+	t := time.NewTimer(*wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	}
+	*wait = min(*wait*2, 20*time.Millisecond)
+	return true
 }
