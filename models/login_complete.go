@@ -108,7 +108,7 @@ func buildLoginCompleting(upsert string, session bool) string {
 // the NOTIFY.
 func loginCompletingSQL(l Login, codeHash string, f Fence, sess *Session) (string, []any) {
 	always := l.UnionID == ""
-	_, args := webUpsertCTE(l, always, LinkedFirst)
+	args := webUpsertArgs(l, always, LinkedFirst)
 	q := loginCompletingTexts[b2i(always)][b2i(l.UnionID != "")][b2i(l.Profile != nil)][b2i(!l.Refresh)][b2i(sess != nil)]
 	args = append(args, StatusDone, l.OpenID, KindDisabled, f.Waiters, f.Waiters, codeHash, f.Owner, f.Attempt, StatusPending)
 	if sess != nil {

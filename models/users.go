@@ -270,6 +270,11 @@ func webUpsert(tx *gorm.DB, l Login, always bool, linked string) (id int64, disa
 // (RecordLoginCompleting). Its text is one of a few fixed ones, chosen by
 // the kind of login (webUpsertText), so that no parameter is a flag.
 func webUpsertCTE(l Login, always bool, linked string) (string, []any) {
+	return webUpsertText(always, l.UnionID != "", l.Profile != nil, !l.Refresh), webUpsertArgs(l, always, linked)
+}
+
+// webUpsertArgs are the arguments of webUpsertCTE's text, in its order.
+func webUpsertArgs(l Login, always bool, linked string) []any {
 	union := l.UnionID != ""
 	args := userUpsertArgs(l)
 	if !always {
@@ -283,8 +288,7 @@ func webUpsertCTE(l Login, always bool, linked string) (string, []any) {
 	if union {
 		unionid = &l.UnionID
 	}
-	args = append(args, l.AppID, l.OpenID, unionid, linked, at, at)
-	return webUpsertText(always, union, l.Profile != nil, !l.Refresh), args
+	return append(args, l.AppID, l.OpenID, unionid, linked, at, at)
 }
 
 // UserByID loads one user. Every logged-in page runs it, so it is one
