@@ -58,6 +58,14 @@ type oneShotBody struct{}
 func (oneShotBody) Read([]byte) (int, error) { return 0, io.EOF }
 func (oneShotBody) Close() error             { return nil }
 
+// WriteTo writes nothing. net/http copies a body of unknown length with
+// io.CopyBuffer, which prefers the body's WriteTo; without it the copy
+// goes through the connection's ReadFrom, and net.TCPConn's generic
+// ReadFrom allocates a 32 KiB buffer to copy these zero bytes: a third of
+// all the bytes wxlogin allocated per login (docs/BENCHMARKS.md, "Third
+// round"; TestOneShotBodyAllocatesNothing).
+func (oneShotBody) WriteTo(io.Writer) (int64, error) { return 0, nil }
+
 // call makes one attempt and reports it to Observe: the client's own
 // retries (UserInfo) are further calls, and net/http's silent re-send is
 // ruled out unless the endpoint is replayable. It first passes the breaker
