@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,11 @@ func renderedPages(t *testing.T, h *Handler) map[string]string {
 		h.renderTo(rec, req, http.StatusOK, page, data)
 		if rec.Code != http.StatusOK {
 			t.Fatalf("%s: status %d: %s", page, rec.Code, rec.Body.String())
+		}
+		// A declared length: without it a page over net/http's 2 KiB
+		// buffer went out chunked (the profile page did).
+		if got, want := rec.Header().Get("Content-Length"), strconv.Itoa(rec.Body.Len()); got != want {
+			t.Errorf("%s: Content-Length %q, want %s", page, got, want)
 		}
 		return rec.Body.String()
 	}

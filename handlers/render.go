@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -127,6 +128,9 @@ func (h *Handler) renderTo(w http.ResponseWriter, r *http.Request, status int, p
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	// The length is known: a page over net/http's 2 KiB response buffer
+	// (the profile page is) would otherwise go out chunked.
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
